@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# corvid developer entry point. Every command installs what is missing first.
+#
+#   ./dev.sh run     install deps, build, start corvid (see README: what it starts today)
+#   ./dev.sh test    install deps, build, run every test suite (what .ci/run calls)
+#   ./dev.sh deps    install missing Debian packages only (quiet when all are present)
+#   ./dev.sh build   install deps and build build/ (RelWithDebInfo)
+#
+# Environment: FUZZ_SECONDS (per fuzz target, default 60), JOBS (default nproc).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc)}
+
+# Debian 12 package names. Build: compiler, cmake, DPDK, ISA-L, libnuma, liburing,
+# GoogleTest. Fuzz: clang + its runtime (libFuzzer). Tests: the real ZooKeeper
+# server and clients (kazoo, the C client, zkCli, the Java client).
+PACKAGES=(
+  build-essential cmake pkg-config git
+  dpdk-dev libisal-dev libnuma-dev liburing-dev libgtest-dev
+  clang libclang-rt-14-dev clang-format
+  zookeeper python3 python3-kazoo python3-pytest libzookeeper-mt-dev default-jdk-headless
+)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+deps() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "dev.sh: installing missing packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+configure_build() {   # dir, extra cmake args...  (quiet unless something fails)
+  local dir=$1; shift
+  mkdir -p "$dir"
+  if ! { cmake -S "$ROOT" -B "$dir" "$@" && cmake --build "$dir" -j "$JOBS"; } >"$dir/build.log" 2>&1; then
+    grep -E -B2 -A8 'error|Error' "$dir/build.log" | head -80
+    echo "dev.sh: build in $dir failed (full log: $dir/build.log)"; exit 1
+  fi
+}
+
+PASSED=0 FAILED=0
+run_ctest() {   # dir, label
+  local out rc=0
+  out=$(ctest --test-dir "$1" --output-on-failure -j "$JOBS" 2>&1) || rc=$?
+  echo "$out" | tail -n 40
+  local line
+  line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' | tail -1)
+  if [ -z "$line" ]; then echo "dev.sh: $2: ctest printed no summary"; FAILED=$((FAILED + 1)); return; fi
+  local f t
+  f=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+  t=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/')
+  PASSED=$((PASSED + t - f)); FAILED=$((FAILED + f))
+  [ "$rc" = 0 ] || echo "dev.sh: $2: ctest failed (rc=$rc)"
+}
+
+cmd_test() {
+  deps
+  echo "== format check (clang-format)"
+  local bad
+  bad=$(git ls-files '*.c' '*.h' '*.cc' | xargs -r clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
+  if [ "$bad" != 0 ]; then
+    git ls-files '*.c' '*.h' '*.cc' | xargs -r clang-format --dry-run 2>&1 | grep 'warning:' | head -20
+    echo "dev.sh: $bad formatting differences (run: clang-format -i on the files above)"; FAILED=$((FAILED + 1))
+  else PASSED=$((PASSED + 1)); fi
+
+  echo "== build (gcc, RelWithDebInfo) + unit tests"
+  configure_build build
+  run_ctest build "unit"
+
+  echo "== build (gcc, ASan+UBSan) + unit tests"
+  configure_build build-asan -DCORVID_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+  run_ctest build-asan "sanitizer"
+
+  echo "== fuzz (clang libFuzzer, ${FUZZ_SECONDS:-60}s per target)"
+  configure_build build-fuzz -DCORVID_FUZZ=ON -DCORVID_TESTS=OFF \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug
+  local t
+  for t in build-fuzz/tests/fuzz/fuzz_*; do
+    [ -x "$t" ] || continue
+    if "$ROOT/tests/fuzz/run_fuzz.sh" "$t" "${FUZZ_SECONDS:-60}"; then PASSED=$((PASSED + 1));
+    else echo "dev.sh: fuzz target $t failed"; FAILED=$((FAILED + 1)); fi
+  done
+
+  echo
+  echo "corvid: $PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ]
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  build) deps; configure_build build ;;
+  run) deps; configure_build build; shift; exec build/control/corvid "$@" ;;
+  test) cmd_test ;;
+  *) sed -n '2,10p' "$0"; exit 2 ;;
+esac
