@@ -17,9 +17,9 @@ JOBS=${JOBS:-$(nproc)}
 # server and clients (kazoo, the C client, zkCli, the Java client).
 PACKAGES=(
   build-essential cmake pkg-config git
-  dpdk-dev libisal-dev libnuma-dev liburing-dev libgtest-dev
+  dpdk-dev libisal-dev libnuma-dev liburing-dev libgtest-dev libssl-dev
   clang libclang-rt-14-dev clang-format
-  zookeeper python3 python3-kazoo python3-pytest libzookeeper-mt-dev default-jdk-headless
+  zookeeper python3 python3-kazoo python3-pure-sasl python3-pytest libzookeeper-mt-dev default-jdk-headless
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -545,7 +545,8 @@ const struct cv_jrec_desc *cv_proto_response_desc(int32_t op)
     case CV_OP_GET_CHILDREN2: return &cv_rec_get_children2_response;
     case CV_OP_GET_ACL: return &cv_rec_get_acl_response;
     case CV_OP_SYNC: return &cv_rec_path;
-    case CV_OP_GET_ALL_CHILDREN_NUMBER: return &cv_rec_int;
+    case CV_OP_GET_ALL_CHILDREN_NUMBER:
+    case CV_OP_ADD_WATCH: return &cv_rec_int; /* addWatch: ZooKeeper sends ErrorResponse(0) */
     case CV_OP_WHO_AM_I: return &cv_rec_who_am_i_response;
     case CV_OP_SASL: return &cv_rec_sasl;
     }

@@ -514,7 +514,7 @@ struct cv_response {
         struct cv_children_response children; /* getChildren(2), getEphemerals */
         struct cv_get_acl_response get_acl;
         struct cv_path path;         /* sync */
-        struct cv_int_record number; /* getAllChildrenNumber */
+        struct cv_int_record number; /* getAllChildrenNumber; addWatch (ErrorResponse 0) */
         struct cv_multi multi;
         struct cv_who_am_i_response who_am_i;
         struct cv_watcher_event event;

@@ -295,6 +295,8 @@ int cv_replay_file(struct cv_replay *r, const char *path, FILE *log)
     FILE *f = fopen(path, "r");
     if (!f)
         return -errno;
+    /* Connection ids are per recording: each file starts from a clean slate. */
+    memset(r->conns, 0, sizeof r->conns);
     size_t cap = 0;
     char *line = NULL;
     ssize_t n;

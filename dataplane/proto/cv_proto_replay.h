@@ -73,9 +73,10 @@ void cv_replay_fini(struct cv_replay *r);
  * re-encoded byte-exactly; negative otherwise, with r->last_error saying why. */
 int cv_replay_frame(struct cv_replay *r, int conn, char dir, const uint8_t *frame, size_t len);
 
-/* Replay every frame of a recording file. Returns the number of frames that
- * failed (0 = all good), or a negative errno if the file cannot be read or a
- * line is not in the format. Failures are described on log (may be NULL). */
+/* Replay every frame of a recording file; connection ids are scoped to the
+ * file (state from earlier files is forgotten, statistics add up). Returns the number of frames
+ * that failed (0 = all good), or a negative errno if the file cannot be read or a line is not in
+ * the format. Failures are described on log (may be NULL). */
 int cv_replay_file(struct cv_replay *r, const char *path, FILE *log);
 
 /* Rebuild every vector (and multi entry list) reachable from rec as an items

@@ -526,13 +526,23 @@ TEST(Response, ErrorRepliesAndBodilessRepliesCarryOnlyTheHeader)
     cv_response d = resp_round_trip(f, CV_OP_GET_DATA);
     EXPECT_EQ(d.hdr.err, CV_ZNONODE);
     EXPECT_FALSE(d.has_body);
-    for (int32_t op :
-         {CV_OP_DELETE, CV_OP_PING, CV_OP_CHECK_WATCHES, CV_OP_REMOVE_WATCHES, CV_OP_ADD_WATCH,
-          CV_OP_AUTH, CV_OP_SET_WATCHES, CV_OP_CLOSE_SESSION, CV_OP_CHECK}) {
+    for (int32_t op : {CV_OP_DELETE, CV_OP_PING, CV_OP_CHECK_WATCHES, CV_OP_REMOVE_WATCHES,
+                       CV_OP_AUTH, CV_OP_SET_WATCHES, CV_OP_CLOSE_SESSION, CV_OP_CHECK}) {
         r = reply(4, op);
         r.has_body = 0;
         resp_round_trip(encode_resp(r), op);
     }
+}
+
+TEST(Response, AddWatchIsAnsweredWithAnErrorResponseBodyAsZooKeeperDoes)
+{
+    // As recorded from ZooKeeper 3.8: ReplyHeader, then ErrorResponse{err=0}.
+    cv_response r = reply(71, CV_OP_ADD_WATCH);
+    r.u.number.value = 0;
+    Bytes f = encode_resp(r);
+    EXPECT_EQ(f.size(), 24u);
+    cv_response d = resp_round_trip(f, CV_OP_ADD_WATCH);
+    EXPECT_TRUE(d.has_body);
 }
 
 TEST(Response, SuccessfulReplyMissingItsBodyIsMalformed)
