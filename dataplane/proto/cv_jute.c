@@ -112,7 +112,11 @@ int cv_jvec_next(struct cv_jvec_iter *it, void *elem)
 {
     if (it->left <= 0 || it->in.err)
         return 0;
-    if (it->elem) {
+    if (it->items) {
+        size_t stride = it->elem ? it->elem->size : sizeof(struct cv_jbuf);
+        memcpy(elem, it->items, stride);
+        it->items += stride;
+    } else if (it->elem) {
         if (cv_jute_decode(it->elem, &it->in, elem) != 0)
             return 0;
     } else {

@@ -248,20 +248,23 @@ size_t cv_jute_encoded_size(const struct cv_jrec_desc *d, const void *rec);
  * ustring (4). Used to bound vector counts before walking them. */
 uint32_t cv_jute_min_wire(const struct cv_jrec_desc *d);
 
-/* Iterate a decoded (validated) vector. elem_desc NULL means vector<ustring>
- * and elem is a struct cv_jbuf. */
+/* Iterate a vector: a decoded one (raw bytes, validated at decode) or one
+ * built for encoding (items). elem_desc NULL means vector<ustring> and elem
+ * is a struct cv_jbuf. */
 struct cv_jvec_iter {
     struct cv_jute_in in;
     const struct cv_jrec_desc *elem;
+    const uint8_t *items; /* items array, or NULL to decode raw bytes */
     int32_t left;
 };
 
 static inline void cv_jvec_iter_init(struct cv_jvec_iter *it, const struct cv_jvec *v,
                                      const struct cv_jrec_desc *elem_desc)
 {
-    cv_jute_in_init(&it->in, v->raw, v->raw ? v->raw_len : 0);
+    it->items = (const uint8_t *)v->items;
+    cv_jute_in_init(&it->in, v->raw, !it->items && v->raw ? v->raw_len : 0);
     it->elem = elem_desc;
-    it->left = v->count > 0 && v->raw ? v->count : 0;
+    it->left = v->count > 0 && (v->raw || v->items) ? v->count : 0;
 }
 
 /* 1 and *elem filled, or 0 at the end (or if the bytes are not a valid

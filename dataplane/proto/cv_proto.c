@@ -387,14 +387,21 @@ static int get_multi(struct cv_jute_in *in, int results, struct cv_multi *m)
 
 void cv_multi_iter_init(struct cv_multi_iter *it, const struct cv_multi *m)
 {
-    cv_jute_in_init(&it->in, m->raw, m->raw ? m->raw_len : 0);
-    it->left = m->raw ? m->count : 0;
+    it->items = m->items;
+    cv_jute_in_init(&it->in, m->raw, !m->items && m->raw ? m->raw_len : 0);
+    it->next = 0;
+    it->left = m->raw || m->items ? m->count : 0;
 }
 
 int cv_multi_next_op(struct cv_multi_iter *it, struct cv_multi_op *op)
 {
     if (it->left <= 0)
         return 0;
+    if (it->items) {
+        *op = ((const struct cv_multi_op *)it->items)[it->next++];
+        it->left--;
+        return 1;
+    }
     memset(op, 0, sizeof *op);
     if (multi_entry(&it->in, 0, &op->hdr, &op->u) != 1)
         return 0;
@@ -406,6 +413,11 @@ int cv_multi_next_result(struct cv_multi_iter *it, struct cv_multi_result *res)
 {
     if (it->left <= 0)
         return 0;
+    if (it->items) {
+        *res = ((const struct cv_multi_result *)it->items)[it->next++];
+        it->left--;
+        return 1;
+    }
     memset(res, 0, sizeof *res);
     if (multi_entry(&it->in, 1, &res->hdr, &res->u) != 1)
         return 0;

@@ -428,6 +428,8 @@ static inline struct cv_multi_header cv_multi_end(void)
 
 struct cv_multi_iter {
     struct cv_jute_in in;
+    const void *items; /* a built record's items array, or NULL for raw bytes */
+    int32_t next;
     int32_t left;
 };
 

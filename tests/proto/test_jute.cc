@@ -216,3 +216,18 @@ TEST(JuteRecords, MinimumWireSizes)
     EXPECT_EQ(cv_jute_min_wire(&cv_rec_stat), 68u);
     EXPECT_EQ(cv_jute_min_wire(&cv_rec_multi_header), 9u);
 }
+
+TEST(JuteVector, IteratorWalksBuiltItemsAsWellAsDecodedBytes)
+{
+    cv_acl acls[2] = {{1, {cv_jstr("world"), cv_jstr("anyone")}},
+                      {31, {cv_jstr("digest"), cv_jstr("u:h")}}};
+    cv_jvec built = {2, 0, nullptr, acls};
+    cv_jvec_iter it;
+    cv_acl a;
+    cv_jvec_iter_init(&it, &built, &cv_rec_acl);
+    ASSERT_TRUE(cv_jvec_next(&it, &a));
+    EXPECT_EQ(a.perms, 1);
+    ASSERT_TRUE(cv_jvec_next(&it, &a));
+    EXPECT_EQ(a.perms, 31);
+    EXPECT_FALSE(cv_jvec_next(&it, &a));
+}
