@@ -82,7 +82,8 @@ cmd_test() {
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug
   local t
   for t in build-fuzz/tests/fuzz/fuzz_*; do
-    [ -x "$t" ] || continue
+    [ -x "$t" ] && [ -f "$t" ] || continue
+    case "$t" in *_seed|*.log) continue ;; esac
     if "$ROOT/tests/fuzz/run_fuzz.sh" "$t" "${FUZZ_SECONDS:-60}"; then PASSED=$((PASSED + 1));
     else echo "dev.sh: fuzz target $t failed"; FAILED=$((FAILED + 1)); fi
   done

@@ -68,14 +68,14 @@ struct cv_jute_out {
 static inline void cv_jute_in_init(struct cv_jute_in *in, const void *buf, size_t len)
 {
     in->pos = (const uint8_t *)buf;
-    in->end = in->pos + len;
+    in->end = buf ? in->pos + len : in->pos; /* NULL + 0 is undefined in C */
     in->err = 0;
 }
 
 static inline void cv_jute_out_init(struct cv_jute_out *out, void *buf, size_t len)
 {
     out->pos = (uint8_t *)buf;
-    out->end = out->pos + len;
+    out->end = buf ? out->pos + len : out->pos;
     out->err = 0;
 }
 

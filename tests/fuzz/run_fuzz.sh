@@ -8,10 +8,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 name=$(basename "$target")
 corpus=$(dirname "$target")/corpus/$name
 mkdir -p "$corpus"
-python3 "$here/seed_corpus.py" "$here/../proto/golden" "$corpus" >/dev/null
+if [ -x "${target}_seed" ]; then
+  "${target}_seed" "$corpus"
+else
+  python3 "$here/seed_corpus.py" "$here/../proto/golden" "$corpus" >/dev/null
+fi
 log=$(dirname "$target")/$name.log
 if "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-     -print_final_stats=1 -artifact_prefix="$(dirname "$target")/" "$corpus" >"$log" 2>&1; then
+     -print_final_stats=1 -artifact_prefix="$(dirname "$target")/" "$corpus" >"$log" 2>&1 \
+   && ! grep -q 'runtime error:' "$log"; then
   runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
   echo "fuzz $name: ${runs:-?} inputs in ${seconds}s, no crash, leak or sanitizer report"
 else
