@@ -330,10 +330,13 @@ int cv_acl_authenticate(struct cv_acl_auth *a, struct cv_jbuf scheme, struct cv_
         return 0;
     if (!jb_is(scheme, SCHEME_DIGEST))
         return CV_ZAUTHFAILED;
-    if (auth.len <= 0 || !auth.ptr)
+    if (auth.len < 0 || (!auth.ptr && auth.len > 0))
         return CV_ZAUTHFAILED;
     size_t len = (size_t)auth.len;
-    if (!find_byte(auth.ptr, len, ':') || !utf8_valid(auth.ptr, len))
+    /* As DigestAuthenticationProvider: whatever precedes the first ':' (all
+     * of it if there is none) is the user. Bytes Java would not decode as
+     * UTF-8 are refused rather than digested as U+FFFD. */
+    if (!utf8_valid(auth.ptr, len))
         return CV_ZAUTHFAILED;
     char id[CV_ACL_AUTH_BUF + 1];
     int n = cv_acl_digest(auth.ptr, len, id, sizeof(id));

@@ -17,9 +17,9 @@
  *   CV_ZAUTHFAILED) where a client sees them, negative errno otherwise.
  *
  * Differences from Apache ZooKeeper, on purpose
- * - addAuth("digest", x) is refused (AUTHFAILED) when x has no ':' or is not
- *   valid UTF-8: ZooKeeper would accept the first as user x and silently
- *   digest U+FFFD substitutes for the second.
+ * - addAuth("digest", x) is refused (AUTHFAILED) when x is not valid UTF-8:
+ *   ZooKeeper would silently digest U+FFFD substitutes. (Without a ':' the
+ *   whole of x is the user, as in ZooKeeper.)
  * - ip ACL ids may be IPv6 (ZooKeeper's current IPAuthenticationProvider
  *   rules; 3.8 accepts IPv4 only).
  * - fixupACL refuses lists longer than CV_ACL_MAX_ENTRIES (INVALIDACL):
