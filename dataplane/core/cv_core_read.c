@@ -368,10 +368,9 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
             err = CV_ZBADARGUMENTS;
             break;
         }
+        /* ZooKeeper 3.8.0 checks no ACL for exists, and sets the watch
+         * whether or not the node exists. */
         const struct cv_znode *n = lookup(&x, &w->path);
-        if (n && (err = acl_check(&x, n, CV_PERM_READ)))
-            break;
-        /* The watch is set whether or not the node exists. */
         if (w->watch)
             watch(&x, &w->path, CV_WATCH_DATA);
         if (!n) {
