@@ -1,12 +1,14 @@
 /*
- * corvid — the appliance binary.
+ * corvid — the appliance binary: a ZooKeeper-compatible server.
  *
- * This build carries the foundation only: the ZooKeeper wire codec, the
- * checksums, and the libraries the dataplane will run on (DPDK, ISA-L,
- * libnuma, liburing). It does not serve clients yet; the server lands with
- * the runtime and socket-transport work. Until then `corvid` runs its
- * self-check: every recorded conversation between real ZooKeeper clients and
- * a real ZooKeeper 3.8 server is decoded and re-encoded byte for byte.
+ *   corvid [--config zoo.cfg]   serve (embedded default config without --config)
+ *   corvid --self-check [F...]  replay recorded ZooKeeper conversations through the codec
+ *   corvid --version | --help
+ *
+ * The server reads ZooKeeper's zoo.cfg, launches its lcores through DPDK's
+ * EAL (socket transport: kernel TCP on each io lcore), and runs the sequencer
+ * with the pure core. Until the storage work lands it keeps everything in
+ * memory and says so at start-up and in `srvr`.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,8 +21,13 @@
 #include <liburing.h>
 #include <rte_version.h>
 
+#include "cv_config.h"
 #include "cv_crc.h"
 #include "cv_proto_replay.h"
+#include "cv_runtime.h"
+#include "cv_seq.h"
+#include "cv_server_fourlw.h"
+#include "cv_sock.h"
 
 #ifndef CV_GOLDEN_DIR
 #define CV_GOLDEN_DIR "tests/proto/golden"
@@ -29,18 +36,23 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: corvid [--self-check [FILE.frames ...]] [--version] [--help]\n"
+            "usage: corvid [--config zoo.cfg] [--self-check [FILE.frames ...]] [--version] "
+            "[--help]\n"
             "\n"
-            "corvid is a ZooKeeper-compatible coordination server. This build has the\n"
-            "wire codec but no server yet: with no option, or with --self-check, it\n"
-            "replays recorded ZooKeeper conversations (default: every *.frames file in\n"
-            "%s) through the codec and checks that every frame\n"
-            "decodes and re-encodes to the same bytes. Exit status 0 when all do.\n"
+            "corvid is a ZooKeeper-compatible coordination server. It reads ZooKeeper's\n"
+            "zoo.cfg (with no --config, an embedded default: 127.0.0.1:2181, ./data) and\n"
+            "serves ZooKeeper clients. This build keeps all data in memory (nothing\n"
+            "survives a restart) until the storage work lands.\n"
             "\n"
-            "  --self-check [FILE...]  replay the given recordings (or the default set)\n"
-            "  --version               print versions of corvid and its libraries\n"
-            "  --help                  this text\n",
+            "  --config FILE           read zoo.cfg from FILE; bad values exit with status 2\n"
+            "  --self-check [FILE...]  replay recorded ZooKeeper conversations (default:\n"
+            "                          every *.frames file in %s)\n"
+            "                          through the codec; exit status 0 when all are byte-exact\n"
+            "  --version               versions of corvid and its libraries\n"
+            "  --help                  this text\n"
+            "\nzoo.cfg keys:\n",
             CV_GOLDEN_DIR);
+    cv_config_help(f);
 }
 
 static void print_versions(void)
@@ -143,25 +155,191 @@ static int self_check(int nfiles, char **files)
     return bad;
 }
 
+static void warn_cb(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "corvid: warning: %s\n", msg);
+}
+
+static int serve(struct cv_config *cfg)
+{
+    char err[512];
+    /* lcores: corvid.lcores, else lcore 0 alone (every role on one lcore). */
+    struct cv_rt_config rc;
+    cv_rt_config_defaults(&rc);
+    rc.nlcores = cfg->nlcores ? cfg->nlcores : 1;
+    unsigned seq_lcore = cfg->nlcores ? cfg->sequencer_lcore : 0;
+    for (unsigned i = 0; i < rc.nlcores; i++)
+        rc.lcores[i] = cfg->nlcores ? cfg->lcores[i] : 0;
+    /* The main lcore (reactor 0) is the sequencer's. */
+    for (unsigned i = 0; i < rc.nlcores; i++) {
+        if (rc.lcores[i] == seq_lcore) {
+            rc.lcores[i] = rc.lcores[0];
+            rc.lcores[0] = seq_lcore;
+            break;
+        }
+    }
+    rc.mode = cfg->poll_mode == CV_POLL_BUSY ? CV_RT_POLL_BUSY : CV_RT_POLL_ADAPTIVE;
+    rc.eal_extra = cfg->eal_args[0] ? cfg->eal_args : NULL;
+    unsigned io_lcores[CV_RT_MAX_LCORES], nio = 0;
+    if (cfg->nio_lcores) {
+        for (unsigned i = 0; i < cfg->nio_lcores; i++)
+            io_lcores[nio++] = cfg->io_lcores[i];
+    } else {
+        io_lcores[nio++] = rc.lcores[0];
+    }
+    struct cv_rt *rt;
+    if (cv_rt_init(&rt, &rc, err, sizeof err)) {
+        fprintf(stderr, "corvid: %s\n", err);
+        return 1;
+    }
+    struct rte_ring *to_seq[CV_RT_MAX_LCORES], *from_seq[CV_RT_MAX_LCORES];
+    struct cv_io *ios[CV_RT_MAX_LCORES];
+    const uint32_t conns_per_io = 4096;
+    struct cv_sock_config sc = {
+        cfg->client_addr,
+        cfg->client_port,
+        conns_per_io,
+        (uint32_t)cfg->max_client_cnxns,
+        (uint32_t)cfg->jute_maxbuffer,
+        (uint32_t)(cfg->global_outstanding_limit / (int32_t)nio + 1),
+        16u << 20,
+    };
+    if (strcmp(cfg->client_addr, "0.0.0.0") == 0 || !cfg->client_addr[0])
+        sc.addr = "0.0.0.0";
+    for (unsigned i = 0; i < nio; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "cv_to_seq%u", i);
+        to_seq[i] = cv_rt_ring(rt, name, 32768);
+        snprintf(name, sizeof name, "cv_from_seq%u", i);
+        from_seq[i] = cv_rt_ring(rt, name, 32768);
+        if (!to_seq[i] || !from_seq[i]) {
+            fprintf(stderr, "corvid: cannot create rings\n");
+            return 1;
+        }
+        int r = cv_io_new(&ios[i], rt, (uint16_t)i, &sc, to_seq[i], from_seq[i], err, sizeof err);
+        if (r) {
+            fprintf(stderr, "corvid: %s\n", err[0] ? err : strerror(-r));
+            return 1;
+        }
+    }
+    struct cv_seq_config qc;
+    memset(&qc, 0, sizeof qc);
+    cv_core_config_init(&qc.core, cfg->tick_ms);
+    qc.core.sess.min_timeout_ms = cfg->min_session_timeout;
+    qc.core.sess.max_timeout_ms = cfg->max_session_timeout;
+    qc.core.sess.max_sessions = cfg->max_sessions;
+    if (cfg->secret_len) {
+        memcpy(qc.core.sess.secret, cfg->secret, cfg->secret_len);
+        qc.core.sess.secret_len = cfg->secret_len;
+    } else {
+        /* Standalone without corvid.secret: a random key per start. */
+        FILE *ur = fopen("/dev/urandom", "rb");
+        if (!ur || fread(qc.core.sess.secret, 1, 32, ur) != 32) {
+            fprintf(stderr, "corvid: cannot read /dev/urandom for the session secret\n");
+            return 1;
+        }
+        fclose(ur);
+        qc.core.sess.secret_len = 32;
+    }
+    qc.core.server_id = 0;
+    qc.core.start_ms = cv_rt_now_ms();
+    qc.core.super_digest = cfg->super_digest[0] ? cfg->super_digest : NULL;
+    qc.core.extended_types = cfg->extended_types;
+    qc.core.reconfig_enabled = cfg->reconfig_enabled;
+    qc.core.max_frame = (uint32_t)cfg->jute_maxbuffer;
+    qc.conns_per_io = conns_per_io;
+    const char *cci = cv_config_extra(cfg, "znode.container.checkIntervalMs");
+    qc.container_check_ms = cci ? atoll(cci) : 60000;
+    if (qc.container_check_ms <= 0)
+        qc.container_check_ms = 60000;
+    const char *mnu = cv_config_extra(cfg, "znode.container.maxNeverUsedIntervalMs");
+    qc.core.container_max_never_used_ms = mnu ? atoll(mnu) : 0;
+
+    static struct cv_server_4lw s4;
+    static char version[160];
+    cv_fourlw_version_string(CV_VERSION, __DATE__, version, sizeof version);
+    s4.cfg = cfg;
+    s4.version = version;
+    cv_fourlw_env_probe(&s4.env);
+    s4.conns_cap = (size_t)nio * conns_per_io;
+    s4.conns = calloc(s4.conns_cap, sizeof *s4.conns);
+    s4.sessions_cap = 256;
+    s4.sessions = calloc(s4.sessions_cap, sizeof *s4.sessions);
+    struct cv_seq_hooks hooks = {&s4, cv_server_fourlw};
+    struct cv_seq *seq;
+    if (!s4.conns || !s4.sessions ||
+        cv_seq_new(&seq, rt, &qc, to_seq, from_seq, nio, &hooks, err, sizeof err)) {
+        fprintf(stderr, "corvid: %s\n", err);
+        return 1;
+    }
+    cv_reactor_add(cv_rt_reactor(rt, 0), cv_seq_poll, seq, "sequencer");
+    for (unsigned i = 0; i < nio; i++) {
+        for (unsigned r = 0; r < rc.nlcores; r++) {
+            if (rc.lcores[r] != io_lcores[i])
+                continue;
+            struct cv_reactor *re = cv_rt_reactor(rt, r);
+            cv_reactor_add(re, cv_io_poll, ios[i], "io");
+            if (!re->idle) {
+                re->idle = cv_io_idle;
+                re->idle_ctx = ios[i];
+            }
+        }
+    }
+    cv_rt_handle_signals();
+    fprintf(stderr,
+            "corvid %s: serving ZooKeeper clients on %s:%u (standalone, %u lcore(s), %s "
+            "polling)\n"
+            "corvid: IN-MEMORY ONLY: this build has no durable storage yet; every znode and "
+            "session is lost when the process stops\n",
+            CV_VERSION, sc.addr, cfg->client_port, rc.nlcores,
+            rc.mode == CV_RT_POLL_BUSY ? "busy" : "adaptive");
+    cv_rt_run(rt);
+    fprintf(stderr, "corvid: stopping\n");
+    cv_seq_free(seq);
+    for (unsigned i = 0; i < nio; i++)
+        cv_io_free(ios[i]);
+    cv_rt_fini(rt);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
         {"self-check", no_argument, NULL, 's'},
         {"version", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    const char *config = NULL;
+    int self = 0, c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 's': break;
+        case 'c': config = optarg; break;
+        case 's': self = 1; break;
         case 'v': print_versions(); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    printf("corvid %s: no server in this build yet (the wire codec only); running the "
-           "codec self-check.\n\n",
-           CV_VERSION);
-    return self_check(argc - optind, argv + optind) ? 1 : 0;
+    if (self)
+        return self_check(argc - optind, argv + optind) ? 1 : 0;
+    if (optind < argc) {
+        fprintf(stderr, "corvid: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    static struct cv_config cfg;
+    char err[512] = "";
+    int rc = cv_config_defaults(&cfg);
+    if (rc == 0 && config)
+        rc = cv_config_parse_file(&cfg, config, err, sizeof err, warn_cb, NULL);
+    if (rc) {
+        fprintf(stderr, "corvid: %s\n", err[0] ? err : "invalid configuration");
+        return 2;
+    }
+    if (cv_config_distributed(&cfg))
+        fprintf(stderr, "corvid: warning: server.N lines are stored, but ensembles are not "
+                        "implemented yet: serving standalone\n");
+    return serve(&cfg);
 }

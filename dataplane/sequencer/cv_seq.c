@@ -1,0 +1,651 @@
+/* cv_seq — the sequencer lcore of a standalone server. Contract in cv_seq.h. */
+#include "cv_seq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ring.h>
+
+#include "cv_common.h"
+
+struct sconn {
+    uint32_t gen;
+    bool used;
+    bool established;
+    int64_t session;
+    int32_t timeout;
+    struct cv_acl_auth auth;
+    char peer[48];
+    uint64_t received, sent;
+    int64_t established_ms, last_response_ms;
+    int32_t last_cxid;
+    int64_t last_zxid;
+    const char *last_op;
+    uint64_t lat_min_us, lat_max_us, lat_sum_us, lat_count;
+};
+
+struct cv_seq {
+    struct cv_rt *rt;
+    struct cv_seq_config cfg;
+    struct cv_core *core;
+    struct rte_ring *from_io[CV_RT_MAX_LCORES], *to_io[CV_RT_MAX_LCORES];
+    unsigned nio;
+    struct cv_seq_hooks hooks;
+    struct sconn *conns; /* nio * conns_per_io */
+    /* session -> connection index (open addressing, linear probing) */
+    int64_t *map_key;
+    uint32_t *map_val;
+    uint32_t map_mask;
+    uint8_t *txn;
+    size_t txn_cap;
+    char *text;
+    size_t text_cap;
+    struct cv_core_sink sink;
+    struct cv_seq_stats st;
+    int64_t next_expiry_ms, next_housekeeping_ms;
+    /* the request being served: its reply counts as its answer */
+    uint32_t cur_conn;
+    bool cur_answered;
+};
+
+/* ---- session -> connection map -------------------------------------------- */
+
+static uint32_t map_hash(int64_t k)
+{
+    uint64_t h = (uint64_t)k * 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(h >> 32);
+}
+
+static uint32_t *map_find(struct cv_seq *s, int64_t session)
+{
+    for (uint32_t i = map_hash(session) & s->map_mask;; i = (i + 1) & s->map_mask) {
+        if (s->map_key[i] == 0)
+            return NULL;
+        if (s->map_key[i] == session)
+            return &s->map_val[i];
+    }
+}
+
+static void map_put(struct cv_seq *s, int64_t session, uint32_t conn)
+{
+    uint32_t *v = map_find(s, session);
+    if (v) {
+        *v = conn;
+        return;
+    }
+    uint32_t i = map_hash(session) & s->map_mask;
+    while (s->map_key[i] != 0)
+        i = (i + 1) & s->map_mask;
+    s->map_key[i] = session;
+    s->map_val[i] = conn;
+}
+
+static void map_del(struct cv_seq *s, int64_t session)
+{
+    uint32_t i = map_hash(session) & s->map_mask;
+    while (s->map_key[i] != session) {
+        if (s->map_key[i] == 0)
+            return;
+        i = (i + 1) & s->map_mask;
+    }
+    /* backward-shift deletion keeps probe chains intact */
+    uint32_t j = i;
+    for (;;) {
+        s->map_key[i] = 0;
+        for (;;) {
+            j = (j + 1) & s->map_mask;
+            if (s->map_key[j] == 0)
+                return;
+            uint32_t home = map_hash(s->map_key[j]) & s->map_mask;
+            if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j))
+                break;
+        }
+        s->map_key[i] = s->map_key[j];
+        s->map_val[i] = s->map_val[j];
+        i = j;
+    }
+}
+
+/* ---- messages to io lcores ------------------------------------------------- */
+
+static uint32_t conn_index(const struct cv_seq *s, const struct cv_conn_ref *r)
+{
+    return r->io * s->cfg.conns_per_io + r->slot;
+}
+
+static struct cv_conn_ref conn_ref(const struct cv_seq *s, uint32_t idx)
+{
+    struct cv_conn_ref r = {(uint16_t)(idx / s->cfg.conns_per_io), 0, idx % s->cfg.conns_per_io,
+                            s->conns[idx].gen};
+    return r;
+}
+
+/* Send to a connection; the io ring has room for every message we can have
+ * taken from the pools, so the enqueue only waits while the io lcore drains. */
+static void send_ref(struct cv_seq *s, struct cv_conn_ref ref, uint16_t type, const void *data,
+                     size_t len, uint32_t answers, int64_t session);
+
+static void send_to(struct cv_seq *s, uint32_t idx, uint16_t type, const void *data, size_t len,
+                    uint32_t answers, int64_t session)
+{
+    send_ref(s, conn_ref(s, idx), type, data, len, answers, session);
+}
+
+/* Answer exactly the connection incarnation a message came from (a stale one
+ * is dropped by its io lcore, which still counts the answer). */
+static void send_ref(struct cv_seq *s, struct cv_conn_ref ref, uint16_t type, const void *data,
+                     size_t len, uint32_t answers, int64_t session)
+{
+    uint32_t idx = conn_index(s, &ref);
+    struct cv_msg *m;
+    while (!(m = cv_msg_get(s->rt, len)) && !cv_rt_stopping())
+        ;
+    if (!m)
+        return;
+    m->type = type;
+    m->conn = ref;
+    m->len = (uint32_t)len;
+    m->answers = answers;
+    m->session = session;
+    m->zxid = cv_core_last_applied(s->core);
+    if (len)
+        memcpy(m->data, data, len);
+    struct rte_ring *r = s->to_io[m->conn.io];
+    while (rte_ring_enqueue(r, m) != 0 && !cv_rt_stopping())
+        ;
+    if (type == CV_MSG_SEND || type == CV_MSG_ESTABLISHED) {
+        s->conns[idx].sent++;
+        s->st.sent++;
+    }
+}
+
+/* ---- sink: what apply reports ------------------------------------------------ */
+
+static void on_reply(void *ctx, int64_t session, const uint8_t *frame, size_t len)
+{
+    struct cv_seq *s = ctx;
+    uint32_t *c = map_find(s, session);
+    if (!c)
+        return;
+    uint32_t answers = 0;
+    if (*c == s->cur_conn && !s->cur_answered) {
+        answers = 1;
+        s->cur_answered = true;
+    }
+    send_to(s, *c, CV_MSG_SEND, frame, len, answers, session);
+}
+
+static void on_notify(void *ctx, int64_t session, const uint8_t *frame, size_t len)
+{
+    struct cv_seq *s = ctx;
+    uint32_t *c = map_find(s, session);
+    if (c)
+        send_to(s, *c, CV_MSG_SEND, frame, len, 0, session);
+}
+
+static void on_created(void *ctx, int64_t session, int32_t timeout)
+{
+    struct cv_seq *s = ctx;
+    uint32_t *c = map_find(s, session);
+    if (!c)
+        return;
+    struct sconn *sc = &s->conns[*c];
+    sc->established = true;
+    sc->timeout = timeout;
+    int n =
+        cv_core_connect_response(s->core, session, timeout, true, (uint8_t *)s->text, s->text_cap);
+    send_to(s, *c, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, session);
+}
+
+static void on_closed(void *ctx, int64_t session)
+{
+    struct cv_seq *s = ctx;
+    uint32_t *c = map_find(s, session);
+    if (!c)
+        return;
+    uint32_t idx = *c;
+    map_del(s, session);
+    s->conns[idx].session = 0;
+    send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, session);
+}
+
+/* ---- connect ------------------------------------------------------------------ */
+
+static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
+{
+    struct sconn *sc = &s->conns[idx];
+    memset(sc, 0, sizeof *sc);
+    sc->used = true;
+    sc->gen = m->conn.gen;
+    sc->last_op = "NA";
+    sc->last_cxid = -1;
+    sc->last_zxid = -1;
+    sc->established_ms = cv_rt_now_ms();
+    snprintf(sc->peer, sizeof sc->peer, "%s", m->peer);
+    cv_acl_auth_init(&sc->auth);
+    cv_acl_auth_add_ip(&sc->auth, sc->peer, strlen(sc->peer)); /* ZooKeeper's ip auth */
+    s->st.received++;
+    sc->received++;
+    struct cv_connect_request cr;
+    if (m->len < 4 || cv_proto_decode_connect_request(m->data + 4, m->len - 4, &cr)) {
+        s->st.malformed++;
+        send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, 0);
+        return;
+    }
+    s->st.connects++;
+    int64_t now = cv_rt_now_ms();
+    if (cr.session_id == 0) {
+        int64_t id;
+        int32_t to;
+        size_t len;
+        if (cv_core_prepare_create_session(s->core, cr.timeout, now, &id, &to, s->txn, s->txn_cap,
+                                           &len)) {
+            send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, 0);
+            return;
+        }
+        sc->session = id;
+        map_put(s, id, idx);
+        /* In memory: the transaction applies at once; on_created answers. */
+        CV_VERIFY(cv_core_apply(s->core, s->txn, len, &s->sink) == 0);
+        return;
+    }
+    int32_t timeout = 0;
+    int rc = cv_core_validate_session(s->core, &cr, &timeout);
+    if (rc != 0) {
+        /* Expired, unknown or wrong password: ZooKeeper's "expired" answer. */
+        s->st.expired++;
+        int n = cv_core_connect_response(s->core, 0, 0, cr.has_read_only, (uint8_t *)s->text,
+                                         s->text_cap);
+        send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
+        return;
+    }
+    uint32_t *old = map_find(s, cr.session_id);
+    if (old && *old != idx) {
+        uint32_t o = *old;
+        s->conns[o].session = 0;
+        send_to(s, o, CV_MSG_CLOSE, NULL, 0, 0, cr.session_id); /* it moved here */
+    }
+    map_put(s, cr.session_id, idx);
+    sc->session = cr.session_id;
+    sc->timeout = timeout;
+    sc->established = true;
+    cv_core_touch(s->core, cr.session_id, now);
+    int n = cv_core_connect_response(s->core, cr.session_id, timeout, cr.has_read_only,
+                                     (uint8_t *)s->text, s->text_cap);
+    send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, cr.session_id);
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static const char *op_name(int32_t op)
+{
+    switch (op) {
+    case CV_OP_CREATE:
+    case CV_OP_CREATE2:
+    case CV_OP_CREATE_CONTAINER:
+    case CV_OP_CREATE_TTL: return "CREA";
+    case CV_OP_DELETE: return "DELE";
+    case CV_OP_EXISTS: return "EXIS";
+    case CV_OP_GET_DATA: return "GETD";
+    case CV_OP_SET_DATA: return "SETD";
+    case CV_OP_GET_ACL: return "GETA";
+    case CV_OP_SET_ACL: return "SETA";
+    case CV_OP_GET_CHILDREN:
+    case CV_OP_GET_CHILDREN2: return "GETC";
+    case CV_OP_SYNC: return "SYNC";
+    case CV_OP_PING: return "PING";
+    case CV_OP_MULTI: return "MULT";
+    case CV_OP_MULTI_READ: return "MLTR";
+    case CV_OP_CLOSE_SESSION: return "CLOS";
+    case CV_OP_SET_WATCHES: return "SETW";
+    case CV_OP_SET_WATCHES2: return "STW2";
+    case CV_OP_ADD_WATCH: return "ADDW";
+    case CV_OP_CHECK_WATCHES: return "CHKW";
+    case CV_OP_REMOVE_WATCHES: return "REMW";
+    case CV_OP_WHO_AM_I: return "HOMI";
+    case CV_OP_GET_EPHEMERALS: return "GETE";
+    case CV_OP_GET_ALL_CHILDREN_NUMBER: return "GETACN";
+    case CV_OP_CHECK: return "CHEC";
+    case CV_OP_RECONFIG: return "RECO";
+    }
+    return "NA";
+}
+
+static void reply_header(struct cv_seq *s, uint32_t idx, int32_t xid, int32_t err, bool close)
+{
+    uint8_t f[20];
+    cv_jute_wr32(f, 16);
+    cv_jute_wr32(f + 4, (uint32_t)xid);
+    int64_t z = cv_core_last_applied(s->core);
+    cv_jute_wr32(f + 8, (uint32_t)((uint64_t)z >> 32));
+    cv_jute_wr32(f + 12, (uint32_t)z);
+    cv_jute_wr32(f + 16, (uint32_t)err);
+    send_to(s, idx, close ? CV_MSG_CLOSE : CV_MSG_SEND, f, sizeof f, 1, s->conns[idx].session);
+}
+
+static bool is_read(int32_t op)
+{
+    switch (op) {
+    case CV_OP_EXISTS:
+    case CV_OP_GET_DATA:
+    case CV_OP_GET_CHILDREN:
+    case CV_OP_GET_CHILDREN2:
+    case CV_OP_GET_ACL:
+    case CV_OP_GET_ALL_CHILDREN_NUMBER:
+    case CV_OP_GET_EPHEMERALS:
+    case CV_OP_SYNC:
+    case CV_OP_PING:
+    case CV_OP_WHO_AM_I:
+    case CV_OP_MULTI_READ:
+    case CV_OP_SET_WATCHES:
+    case CV_OP_SET_WATCHES2:
+    case CV_OP_ADD_WATCH:
+    case CV_OP_CHECK_WATCHES:
+    case CV_OP_REMOVE_WATCHES: return true;
+    }
+    return false;
+}
+
+static void handle_request(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
+{
+    struct sconn *sc = &s->conns[idx];
+    uint64_t t0 = (uint64_t)cv_rt_now_ms();
+    s->st.received++;
+    s->st.requests++;
+    sc->received++;
+    struct cv_request req;
+    int rc = m->len >= 4 ? cv_proto_decode_request(m->data + 4, m->len - 4, &req) : -EBADMSG;
+    if (rc == CV_PROTO_EUNKNOWN_OP) {
+        reply_header(s, idx, req.hdr.xid, CV_ZUNIMPLEMENTED, false);
+        return;
+    }
+    if (rc) {
+        s->st.malformed++; /* ZooKeeper closes a connection it cannot decode */
+        send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 1, sc->session);
+        return;
+    }
+    int64_t now = cv_rt_now_ms();
+    cv_core_touch(s->core, sc->session, now);
+    sc->last_op = op_name(req.hdr.type);
+    sc->last_cxid = req.hdr.xid;
+    s->cur_conn = idx;
+    s->cur_answered = false;
+    struct cv_core_req q = {sc->session, &sc->auth, &req};
+    if (req.hdr.type == CV_OP_AUTH) {
+        int err = cv_acl_authenticate(&sc->auth, req.u.auth.scheme, req.u.auth.auth);
+        if (err)
+            s->st.auth_failed++;
+        /* AUTHFAILED: ZooKeeper answers and then closes the connection. */
+        reply_header(s, idx, req.hdr.xid, err, err != 0);
+        return;
+    }
+    if (req.hdr.type == CV_OP_SASL) {
+        reply_header(s, idx, req.hdr.xid, CV_ZUNIMPLEMENTED, false);
+        return;
+    }
+    if (is_read(req.hdr.type)) {
+        s->st.reads++;
+        struct cv_msg *out = cv_msg_get(s->rt, 4096);
+        for (int attempt = 0; out; attempt++) {
+            int n = cv_core_read(s->core, &q, &s->sink, out->data, out->cap);
+            if (n > 0) {
+                out->type = CV_MSG_SEND;
+                out->conn = conn_ref(s, idx);
+                out->len = (uint32_t)n;
+                out->answers = 1;
+                out->session = sc->session;
+                out->zxid = cv_core_last_applied(s->core);
+                while (rte_ring_enqueue(s->to_io[out->conn.io], out) != 0 && !cv_rt_stopping())
+                    ;
+                sc->sent++;
+                s->st.sent++;
+                break;
+            }
+            cv_msg_put(s->rt, out);
+            out = NULL;
+            if (n == -ENOBUFS && attempt == 0)
+                out = cv_msg_get(s->rt, cv_msg_max(s->rt));
+        }
+        if (!out && !s->cur_answered)
+            reply_header(s, idx, req.hdr.xid, CV_ZSYSTEMERROR, false);
+    } else {
+        s->st.writes++;
+        size_t len;
+        rc = cv_core_prepare(s->core, &q, now, s->txn, s->txn_cap, &len);
+        if (rc == 0)
+            CV_VERIFY(cv_core_apply(s->core, s->txn, len, &s->sink) == 0);
+        if (!s->cur_answered)
+            reply_header(s, idx, req.hdr.xid,
+                         rc == -EINVAL ? CV_ZUNIMPLEMENTED
+                         : rc          ? CV_ZSYSTEMERROR
+                                       : CV_ZOK,
+                         false);
+    }
+    sc->last_zxid = cv_core_last_applied(s->core);
+    uint64_t lat = ((uint64_t)cv_rt_now_ms() - t0) * 1000;
+    sc->last_response_ms = cv_rt_now_ms();
+    if (!sc->lat_count || lat < sc->lat_min_us)
+        sc->lat_min_us = lat;
+    if (lat > sc->lat_max_us)
+        sc->lat_max_us = lat;
+    sc->lat_sum_us += lat;
+    sc->lat_count++;
+    if (!s->st.lat_count || lat < s->st.lat_min_us)
+        s->st.lat_min_us = lat;
+    if (lat > s->st.lat_max_us)
+        s->st.lat_max_us = lat;
+    s->st.lat_sum_us += lat;
+    s->st.lat_count++;
+}
+
+static void handle_fourlw(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
+{
+    char cmd[4];
+    memcpy(cmd, m->data, 4);
+    size_t n = s->hooks.fourlw ? s->hooks.fourlw(s->hooks.ctx, s, cmd, s->text, s->text_cap) : 0;
+    (void)idx;
+    send_ref(s, m->conn, CV_MSG_CLOSE, s->text, n, 0, 0);
+}
+
+/* ---- timers ------------------------------------------------------------------- */
+
+static int timers(struct cv_seq *s)
+{
+    int64_t now = cv_rt_now_ms();
+    int work = 0;
+    if (now >= s->next_expiry_ms) {
+        s->next_expiry_ms = now + s->cfg.core.sess.tick_ms / 2 + 1;
+        int64_t ids[64];
+        size_t n = cv_core_expired(s->core, now, ids, 64);
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            if (cv_core_prepare_expire(s->core, ids[i], now, s->txn, s->txn_cap, &len) == 0)
+                CV_VERIFY(cv_core_apply(s->core, s->txn, len, &s->sink) == 0);
+            work++;
+        }
+    }
+    if (now >= s->next_housekeeping_ms) {
+        s->next_housekeeping_ms = now + s->cfg.container_check_ms;
+        for (int k = 0; k < 256; k++) {
+            size_t len;
+            if (cv_core_prepare_housekeeping(s->core, now, s->txn, s->txn_cap, &len))
+                break;
+            CV_VERIFY(cv_core_apply(s->core, s->txn, len, &s->sink) == 0);
+            work++;
+        }
+    }
+    return work;
+}
+
+int cv_seq_poll(void *arg)
+{
+    struct cv_seq *s = arg;
+    int work = 0;
+    for (unsigned i = 0; i < s->nio; i++) {
+        void *msgs[32];
+        unsigned n = rte_ring_dequeue_burst(s->from_io[i], msgs, 32, NULL);
+        for (unsigned k = 0; k < n; k++) {
+            struct cv_msg *m = msgs[k];
+            uint32_t idx = conn_index(s, &m->conn);
+            struct sconn *sc = &s->conns[idx];
+            switch (m->type) {
+            case CV_MSG_CONNECT: handle_connect(s, idx, m); break;
+            case CV_MSG_FOURLW: handle_fourlw(s, idx, m); break;
+            case CV_MSG_REQUEST:
+                if (sc->used && sc->gen == m->conn.gen && sc->established)
+                    handle_request(s, idx, m);
+                else
+                    send_ref(s, m->conn, CV_MSG_CLOSE, NULL, 0, 1, 0);
+                break;
+            case CV_MSG_TOUCH:
+                if (sc->used && sc->gen == m->conn.gen && sc->session) {
+                    cv_core_touch(s->core, sc->session, cv_rt_now_ms());
+                    sc->received++;
+                    sc->sent++;
+                    s->st.received++;
+                    s->st.sent++;
+                }
+                break;
+            case CV_MSG_GONE:
+                if (sc->used && sc->gen == m->conn.gen) {
+                    uint32_t *c = sc->session ? map_find(s, sc->session) : NULL;
+                    if (c && *c == idx)
+                        map_del(s, sc->session);
+                    sc->used = false;
+                }
+                break;
+            }
+            cv_msg_put(s->rt, m);
+        }
+        work += (int)n;
+    }
+    return work + timers(s);
+}
+
+/* ---- life cycle and inspection --------------------------------------------- */
+
+int cv_seq_new(struct cv_seq **out, struct cv_rt *rt, const struct cv_seq_config *cfg,
+               struct rte_ring *const *from_io, struct rte_ring *const *to_io, unsigned nio,
+               const struct cv_seq_hooks *hooks, char *err, size_t errlen)
+{
+    struct cv_seq *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->rt = rt;
+    s->cfg = *cfg;
+    s->nio = nio;
+    for (unsigned i = 0; i < nio; i++) {
+        s->from_io[i] = from_io[i];
+        s->to_io[i] = to_io[i];
+    }
+    if (hooks)
+        s->hooks = *hooks;
+    const char *why = NULL;
+    s->core = cv_core_new(&cfg->core, &why);
+    size_t nconns = (size_t)nio * cfg->conns_per_io;
+    uint32_t map = 1;
+    while (map < 2 * nconns)
+        map <<= 1;
+    s->map_mask = map - 1;
+    s->conns = calloc(nconns, sizeof *s->conns);
+    s->map_key = calloc(map, sizeof *s->map_key);
+    s->map_val = calloc(map, sizeof *s->map_val);
+    s->txn_cap = (size_t)cfg->core.max_frame + 65536;
+    s->txn = malloc(s->txn_cap);
+    s->text_cap = 8u << 20;
+    s->text = malloc(s->text_cap);
+    if (!s->core || !s->conns || !s->map_key || !s->map_val || !s->txn || !s->text) {
+        snprintf(err, errlen, "sequencer: %s", why ? why : "out of memory");
+        cv_seq_free(s);
+        return -ENOMEM;
+    }
+    cv_tree_reserve(cv_core_tree(s->core), 1u << 16);
+    s->sink.ctx = s;
+    s->sink.reply = on_reply;
+    s->sink.notify = on_notify;
+    s->sink.session_created = on_created;
+    s->sink.session_closed = on_closed;
+    s->st.started_ms = cv_rt_now_ms();
+    s->next_housekeeping_ms = s->st.started_ms + cfg->container_check_ms;
+    *out = s;
+    return 0;
+}
+
+void cv_seq_free(struct cv_seq *s)
+{
+    if (!s)
+        return;
+    cv_core_free(s->core);
+    free(s->conns);
+    free(s->map_key);
+    free(s->map_val);
+    free(s->txn);
+    free(s->text);
+    free(s);
+}
+
+struct cv_core *cv_seq_core(struct cv_seq *s)
+{
+    return s->core;
+}
+
+void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st)
+{
+    *st = s->st;
+    st->connections = 0;
+    size_t n = (size_t)s->nio * s->cfg.conns_per_io;
+    for (size_t i = 0; i < n; i++)
+        st->connections += s->conns[i].used;
+}
+
+void cv_seq_reset_stats(struct cv_seq *s)
+{
+    int64_t started = s->st.started_ms;
+    memset(&s->st, 0, sizeof s->st);
+    s->st.started_ms = started;
+}
+
+int cv_seq_foreach_conn(struct cv_seq *s, int (*fn)(void *ctx, const struct cv_seq_conn_info *c),
+                        void *ctx)
+{
+    size_t n = (size_t)s->nio * s->cfg.conns_per_io;
+    for (size_t i = 0; i < n; i++) {
+        const struct sconn *c = &s->conns[i];
+        if (!c->used)
+            continue;
+        struct cv_seq_conn_info info;
+        memset(&info, 0, sizeof info);
+        snprintf(info.peer, sizeof info.peer, "%s", c->peer);
+        info.session = c->session;
+        info.timeout = c->timeout;
+        info.received = c->received;
+        info.sent = c->sent;
+        info.established_ms = c->established_ms;
+        info.last_response_ms = c->last_response_ms;
+        info.last_cxid = c->last_cxid;
+        info.last_zxid = c->last_zxid;
+        info.last_op = c->last_op;
+        info.lat_min_us = c->lat_min_us;
+        info.lat_max_us = c->lat_max_us;
+        info.lat_sum_us = c->lat_sum_us;
+        info.lat_count = c->lat_count;
+        int rc = fn(ctx, &info);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void cv_seq_reset_conn_stats(struct cv_seq *s)
+{
+    size_t n = (size_t)s->nio * s->cfg.conns_per_io;
+    for (size_t i = 0; i < n; i++) {
+        struct sconn *c = &s->conns[i];
+        c->received = c->sent = 0;
+        c->lat_min_us = c->lat_max_us = c->lat_sum_us = c->lat_count = 0;
+        c->last_op = "NA";
+        c->last_cxid = -1;
+        c->last_zxid = -1;
+    }
+}

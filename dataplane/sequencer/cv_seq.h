@@ -1,0 +1,92 @@
+/*
+ * cv_seq — the sequencer lcore of a standalone server: it owns the pure core
+ * (tree, sessions, watches), the table of client connections as the
+ * sequencer knows them (session, authenticated ids, counters), and turns the
+ * messages io lcores send into prepare / apply / read calls and their answers
+ * into messages back.
+ *
+ * Contract
+ * - Runs only on the sequencer lcore (cv_seq_poll is its poller). The io
+ *   lcores reach it only through SPSC rings; everything here is owned by it.
+ * - Every request an io lcore forwards is answered by exactly one message
+ *   carrying answers = 1 (a reply, or a close), which is what the io lcore's
+ *   outstanding-request accounting relies on.
+ * - Connect (S1, S2, S5): a new session's ConnectResponse is sent only after
+ *   its createSession is applied; a reconnect is validated (liveness and the
+ *   keyed-MAC password) before anything else the connection sent is read; an
+ *   invalid session gets ZooKeeper's "expired" ConnectResponse (timeout 0,
+ *   session 0) and the connection is closed with nothing registered. A
+ *   session that reconnects elsewhere has its old connection closed.
+ * - Until the storage work lands the server is in memory: a write is
+ *   prepared and applied at once (nothing survives a restart).
+ * - Four-letter words are rendered by a hook the control plane provides,
+ *   with read access to this sequencer's state.
+ */
+#ifndef CV_SEQ_H
+#define CV_SEQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cv_core.h"
+#include "cv_runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cv_seq;
+
+struct cv_seq_hooks {
+    void *ctx;
+    /* Render the reply to a four-letter word into out (at most cap bytes);
+     * return its length. */
+    size_t (*fourlw)(void *ctx, struct cv_seq *seq, const char cmd[4], char *out, size_t cap);
+};
+
+struct cv_seq_config {
+    struct cv_core_config core;
+    uint32_t conns_per_io;      /* connection slots of each io lcore */
+    int64_t container_check_ms; /* how often containers / TTL nodes are checked */
+};
+
+int cv_seq_new(struct cv_seq **out, struct cv_rt *rt, const struct cv_seq_config *cfg,
+               struct rte_ring *const *from_io, struct rte_ring *const *to_io, unsigned nio,
+               const struct cv_seq_hooks *hooks, char *err, size_t errlen);
+void cv_seq_free(struct cv_seq *s);
+int cv_seq_poll(void *seq);
+
+/* ---- read access for the control plane (sequencer lcore only) ------------- */
+
+struct cv_core *cv_seq_core(struct cv_seq *s);
+
+struct cv_seq_stats {
+    uint64_t received, sent; /* packets, as ZooKeeper counts them */
+    uint64_t lat_min_us, lat_max_us, lat_sum_us, lat_count;
+    uint64_t requests, writes, reads, connects, expired, auth_failed, malformed;
+    uint32_t connections;
+    int64_t started_ms;
+};
+void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st);
+void cv_seq_reset_stats(struct cv_seq *s);
+
+struct cv_seq_conn_info {
+    char peer[48];
+    int64_t session;
+    int32_t timeout;
+    uint64_t received, sent;
+    int64_t established_ms, last_response_ms;
+    int32_t last_cxid;
+    int64_t last_zxid;
+    const char *last_op; /* ZooKeeper's 4-letter op names: GETD, SETD, ... */
+    uint64_t lat_min_us, lat_max_us, lat_sum_us, lat_count;
+};
+/* Visit every established connection; stop on a nonzero return. */
+int cv_seq_foreach_conn(struct cv_seq *s, int (*fn)(void *ctx, const struct cv_seq_conn_info *c),
+                        void *ctx);
+void cv_seq_reset_conn_stats(struct cv_seq *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CV_SEQ_H */

@@ -1,0 +1,164 @@
+"""Start and stop a ZooKeeper-protocol server for integration tests: either
+corvid (the binary this tree builds) or Apache ZooKeeper 3.8 from Debian's
+zookeeper package, each on loopback with a fresh data directory.
+
+Use with /usr/bin/python3 (Debian's kazoo is installed for it).
+
+    with Server("corvid", port=22181) as s:   # or Server("zookeeper", ...)
+        zk = KazooClient(s.hosts); ...
+
+Both servers get the same zoo.cfg keys. Everything is bounded: start waits at
+most `start_timeout` seconds for the port, stop kills after 10 s.
+"""
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CORVID_BIN = os.environ.get("CORVID_BIN", os.path.join(ROOT, "build", "control", "corvid"))
+
+# Debian's zookeeper jar lacks classpath entries; these are the ones it needs.
+ZK_JARS = ["zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-nop", "netty-buffer",
+           "netty-codec", "netty-common", "netty-handler", "netty-resolver",
+           "netty-transport", "netty-transport-native-epoll",
+           "netty-transport-native-unix-common", "metrics-core", "commons-cli",
+           "servlet-api"]
+
+
+def zk_classpath():
+    return ":".join("/usr/share/java/%s.jar" % j for j in ZK_JARS
+                    if os.path.exists("/usr/share/java/%s.jar" % j))
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def four_letter(port, cmd, host="127.0.0.1", timeout=5.0):
+    """Send a four-letter word and return the whole reply as text."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(cmd.encode())
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks).decode(errors="replace")
+
+
+class Server:
+    def __init__(self, kind, port, tick_ms=500, min_session_timeout=None,
+                 max_session_timeout=None, extra_cfg=None, start_timeout=30.0,
+                 super_digest=None):
+        assert kind in ("corvid", "zookeeper"), kind
+        self.kind, self.port, self.tick_ms = kind, port, tick_ms
+        self.extra_cfg = dict(extra_cfg or {})
+        self.min_to, self.max_to = min_session_timeout, max_session_timeout
+        self.start_timeout = start_timeout
+        self.super_digest = super_digest
+        self.dir = None
+        self.proc = None
+        self.log_path = None
+
+    @property
+    def hosts(self):
+        return "127.0.0.1:%d" % self.port
+
+    def cfg_text(self):
+        cfg = {
+            "tickTime": self.tick_ms,
+            "dataDir": os.path.join(self.dir, "data"),
+            "clientPort": self.port,
+            "clientPortAddress": "127.0.0.1",
+            "maxClientCnxns": 0,
+            "4lw.commands.whitelist": "*",
+            "admin.enableServer": "false",
+            "extendedTypesEnabled": "true",
+        }
+        if self.min_to:
+            cfg["minSessionTimeout"] = self.min_to
+        if self.max_to:
+            cfg["maxSessionTimeout"] = self.max_to
+        if self.kind == "zookeeper":
+            cfg["forceSync"] = "no"
+        cfg.update(self.extra_cfg)
+        return "".join("%s=%s\n" % kv for kv in cfg.items())
+
+    def start(self):
+        if port_open(self.port):
+            raise RuntimeError("port %d is already in use" % self.port)
+        self.dir = tempfile.mkdtemp(prefix="cv-%s-" % self.kind)
+        os.makedirs(os.path.join(self.dir, "data"))
+        cfg_path = os.path.join(self.dir, "zoo.cfg")
+        with open(cfg_path, "w") as f:
+            f.write(self.cfg_text())
+        self.log_path = os.path.join(self.dir, "server.log")
+        log = open(self.log_path, "w")
+        if self.kind == "zookeeper":
+            jvm = ["java", "-Xmx512m", "-Dzookeeper.admin.enableServer=false"]
+            if self.super_digest:
+                jvm.append("-Dzookeeper.DigestAuthenticationProvider.superDigest=%s"
+                           % self.super_digest)
+            cmd = jvm + ["-cp", zk_classpath(),
+                         "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg_path]
+        else:
+            if self.super_digest:
+                with open(cfg_path, "a") as f:
+                    f.write("corvid.superDigest=%s\n" % self.super_digest)
+            cmd = [CORVID_BIN, "--config", cfg_path]
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + self.start_timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s; log:\n%s"
+                                   % (self.kind, self.proc.returncode, self.log()))
+            if port_open(self.port):
+                try:
+                    if four_letter(self.port, "ruok", timeout=1.0).startswith("imok"):
+                        return self
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("%s did not answer ruok on port %d within %.0fs"
+                           % (self.kind, self.port, self.start_timeout))
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.kill()
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
