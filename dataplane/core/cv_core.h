@@ -168,6 +168,10 @@ int cv_core_apply(struct cv_core *c, const uint8_t *txn, size_t len,
 int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv_core_sink *sink,
                  uint8_t *out, size_t cap);
 
+/* Whether cv_core_read serves this opcode (the rest are writes for prepare,
+ * or the connection-level auth / sasl). */
+bool cv_core_is_read(int32_t op);
+
 /* A session heard from (any request or ping): restart its expiry clock.
  * -ENOENT if it is not live. */
 int cv_core_touch(struct cv_core *c, int64_t session, int64_t now_ms);

@@ -73,24 +73,32 @@ static bool owner_gone(const struct apply *a, int32_t type, const struct cv_crea
     return cv_sess_get(&a->c->sess, a->hdr->client_id, &info) != 0;
 }
 
+/* A transaction's ACL vector as an id in the tree's cache, holding one
+ * reference for the caller (released once the node took its own). */
+static int32_t intern_acl(struct cv_core *c, const struct cv_jvec *v, uint32_t *id)
+{
+    int32_t n = v->count > 0 ? v->count : 0;
+    struct cv_acl *acls = cv_core_scratch(c, (size_t)n * sizeof *acls + 1);
+    if (!acls)
+        return CV_ZSYSTEMERROR;
+    struct cv_jvec_iter it;
+    cv_jvec_iter_init(&it, v, &cv_rec_acl);
+    for (int32_t i = 0; i < n; i++)
+        if (!cv_jvec_next(&it, &acls[i]))
+            return CV_ZMARSHALLINGERROR;
+    return cv_tree_acl_intern(c->tree, acls, n, id) ? CV_ZSYSTEMERROR : 0;
+}
+
 static int32_t apply_create(struct apply *a, int32_t type, const struct cv_create_txn *t,
                             struct cv_stat *st)
 {
     struct cv_core *c = a->c;
     if (owner_gone(a, type, t))
         return CV_ZSESSIONEXPIRED;
-    int32_t n = t->acl.count > 0 ? t->acl.count : 0;
-    struct cv_acl *acls = cv_core_scratch(c, (size_t)n * sizeof *acls + 1);
-    if (!acls)
-        return CV_ZSYSTEMERROR;
-    struct cv_jvec_iter it;
-    cv_jvec_iter_init(&it, &t->acl, &cv_rec_acl);
-    for (int32_t i = 0; i < n; i++)
-        if (!cv_jvec_next(&it, &acls[i]))
-            return CV_ZMARSHALLINGERROR;
     uint32_t acl_id;
-    if (cv_tree_acl_intern(c->tree, acls, n, &acl_id))
-        return CV_ZSYSTEMERROR;
+    int32_t err = intern_acl(c, &t->acl, &acl_id);
+    if (err)
+        return err;
     size_t len;
     const char *path = jpath(&t->path, &len);
     int rc = cv_tree_create(c->tree, path, len, t->data.ptr, t->data.len, acl_id,
@@ -127,18 +135,10 @@ static int32_t apply_set_data(struct apply *a, const struct cv_set_data *t, stru
 static int32_t apply_set_acl(struct apply *a, const struct cv_set_acl *t, struct cv_stat *st)
 {
     struct cv_core *c = a->c;
-    int32_t n = t->acl.count > 0 ? t->acl.count : 0;
-    struct cv_acl *acls = cv_core_scratch(c, (size_t)n * sizeof *acls + 1);
-    if (!acls)
-        return CV_ZSYSTEMERROR;
-    struct cv_jvec_iter it;
-    cv_jvec_iter_init(&it, &t->acl, &cv_rec_acl);
-    for (int32_t i = 0; i < n; i++)
-        if (!cv_jvec_next(&it, &acls[i]))
-            return CV_ZMARSHALLINGERROR;
     uint32_t acl_id;
-    if (cv_tree_acl_intern(c->tree, acls, n, &acl_id))
-        return CV_ZSYSTEMERROR;
+    int32_t err = intern_acl(c, &t->acl, &acl_id);
+    if (err)
+        return err;
     size_t len;
     const char *path = jpath(&t->path, &len);
     int rc = cv_tree_set_acl(c->tree, path, len, acl_id, t->version, st);

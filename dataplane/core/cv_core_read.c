@@ -320,16 +320,9 @@ static int32_t multi_read(struct rd *x, const struct cv_multi *m, struct cv_mult
     return 0;
 }
 
-int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv_core_sink *sink,
-                 uint8_t *out, size_t cap)
+bool cv_core_is_read(int32_t op)
 {
-    const struct cv_request *q = r->req;
-    struct rd x = {c, r, sink};
-    struct cv_response resp;
-    memset(&resp, 0, sizeof resp);
-    resp.has_body = 1;
-    int32_t type = q->hdr.type;
-    switch (type) {
+    switch (op) {
     case CV_OP_EXISTS:
     case CV_OP_GET_DATA:
     case CV_OP_GET_CHILDREN:
@@ -345,9 +338,22 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
     case CV_OP_SET_WATCHES2:
     case CV_OP_ADD_WATCH:
     case CV_OP_CHECK_WATCHES:
-    case CV_OP_REMOVE_WATCHES: break;
-    default: return -EINVAL;
+    case CV_OP_REMOVE_WATCHES: return true;
     }
+    return false;
+}
+
+int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv_core_sink *sink,
+                 uint8_t *out, size_t cap)
+{
+    const struct cv_request *q = r->req;
+    struct rd x = {c, r, sink};
+    struct cv_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.has_body = 1;
+    int32_t type = q->hdr.type;
+    if (!cv_core_is_read(type))
+        return -EINVAL;
     if (cv_core_session_pending(c, r->session))
         return CV_CORE_HOLD;
     c->scratch_used = 0;

@@ -324,29 +324,6 @@ static void reply_header(struct cv_seq *s, uint32_t idx, int32_t xid, int32_t er
     send_to(s, idx, close ? CV_MSG_CLOSE : CV_MSG_SEND, f, sizeof f, 1, s->conns[idx].session);
 }
 
-static bool is_read(int32_t op)
-{
-    switch (op) {
-    case CV_OP_EXISTS:
-    case CV_OP_GET_DATA:
-    case CV_OP_GET_CHILDREN:
-    case CV_OP_GET_CHILDREN2:
-    case CV_OP_GET_ACL:
-    case CV_OP_GET_ALL_CHILDREN_NUMBER:
-    case CV_OP_GET_EPHEMERALS:
-    case CV_OP_SYNC:
-    case CV_OP_PING:
-    case CV_OP_WHO_AM_I:
-    case CV_OP_MULTI_READ:
-    case CV_OP_SET_WATCHES:
-    case CV_OP_SET_WATCHES2:
-    case CV_OP_ADD_WATCH:
-    case CV_OP_CHECK_WATCHES:
-    case CV_OP_REMOVE_WATCHES: return true;
-    }
-    return false;
-}
-
 static void handle_request(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
 {
     struct sconn *sc = &s->conns[idx];
@@ -384,7 +361,7 @@ static void handle_request(struct cv_seq *s, uint32_t idx, const struct cv_msg *
         reply_header(s, idx, req.hdr.xid, CV_ZUNIMPLEMENTED, false);
         return;
     }
-    if (is_read(req.hdr.type)) {
+    if (cv_core_is_read(req.hdr.type)) {
         s->st.reads++;
         struct cv_msg *out = cv_msg_get(s->rt, 4096);
         for (int attempt = 0; out; attempt++) {
