@@ -15,10 +15,10 @@ struct apply {
 
 /* ---- watch notifications -------------------------------------------------- */
 
-static void emit_watch(void *ctx, int64_t session, int event_type, const char *path, size_t len)
+void cv_core_notify(struct cv_core *c, const struct cv_core_sink *sink, int64_t session,
+                    int32_t event_type, const char *path, size_t len)
 {
-    struct apply *a = ctx;
-    if (!a->sink || !a->sink->notify)
+    if (!sink || !sink->notify)
         return;
     struct cv_response r;
     memset(&r, 0, sizeof r);
@@ -30,9 +30,15 @@ static void emit_watch(void *ctx, int64_t session, int event_type, const char *p
     r.u.event.state = 3; /* SyncConnected */
     r.u.event.path.ptr = (const uint8_t *)path;
     r.u.event.path.len = (int32_t)len;
-    int n = cv_proto_encode_response(a->c->frame, a->c->frame_cap, &r);
+    int n = cv_proto_encode_response(c->frame, c->frame_cap, &r);
     if (n > 0)
-        a->sink->notify(a->sink->ctx, session, a->c->frame, (size_t)n);
+        sink->notify(sink->ctx, session, c->frame, (size_t)n);
+}
+
+static void emit_watch(void *ctx, int64_t session, int event_type, const char *path, size_t len)
+{
+    struct apply *a = ctx;
+    cv_core_notify(a->c, a->sink, session, event_type, path, len);
 }
 
 /* ---- single operations ---------------------------------------------------- */

@@ -100,8 +100,9 @@ uint64_t cv_core_sess_hash(int64_t id, int32_t timeout);
 /* Pending sessions (createSession prepared, not applied). */
 bool cv_core_session_pending(const struct cv_core *c, int64_t id);
 
-/* Reply frames */
-int cv_core_reply_frame(struct cv_core *c, int32_t xid, int32_t err, int32_t op, const void *body,
-                        uint8_t *out, size_t cap);
+/* Encode a watch notification (xid -1, zxid -1, SyncConnected) and hand it
+ * to sink->notify for session. Used by apply (triggers) and read (SetWatches). */
+void cv_core_notify(struct cv_core *c, const struct cv_core_sink *sink, int64_t session,
+                    int32_t event_type, const char *path, size_t len);
 
 #endif /* CV_CORE_INT_H */

@@ -195,20 +195,7 @@ static int32_t get_ephemerals(struct rd *x, const struct cv_path *q, struct cv_c
 /* SetWatches / SetWatches2 with ZooKeeper's relativeZxid rule. */
 static void notify(struct rd *x, int event, const struct cv_jbuf *path)
 {
-    if (!x->sink || !x->sink->notify)
-        return;
-    struct cv_response r;
-    memset(&r, 0, sizeof r);
-    r.hdr.xid = CV_XID_NOTIFICATION;
-    r.hdr.zxid = -1;
-    r.op = CV_OP_NOTIFICATION;
-    r.has_body = 1;
-    r.u.event.type = event;
-    r.u.event.state = 3;
-    r.u.event.path = *path;
-    int n = cv_proto_encode_response(x->c->frame, x->c->frame_cap, &r);
-    if (n > 0)
-        x->sink->notify(x->sink->ctx, x->r->session, x->c->frame, (size_t)n);
+    cv_core_notify(x->c, x->sink, x->r->session, event, (const char *)path->ptr, (size_t)path->len);
 }
 
 static void set_watches(struct rd *x, const struct cv_set_watches *w, bool v2)

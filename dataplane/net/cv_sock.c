@@ -351,13 +351,14 @@ static int flush(struct cv_io *io, struct conn *c)
 
 static void answer_ping(struct cv_io *io, struct conn *c)
 {
-    uint8_t f[20];
-    cv_jute_wr32(f, 16);
-    cv_jute_wr32(f + 4, (uint32_t)CV_XID_PING);
-    cv_jute_wr32(f + 8, (uint32_t)((uint64_t)io->last_zxid >> 32));
-    cv_jute_wr32(f + 12, (uint32_t)io->last_zxid);
-    cv_jute_wr32(f + 16, 0);
-    if (!queue_out(io, c, f, sizeof f))
+    struct cv_response r;
+    memset(&r, 0, sizeof r);
+    r.hdr.xid = CV_XID_PING;
+    r.hdr.zxid = io->last_zxid;
+    r.op = CV_OP_PING;
+    uint8_t f[32];
+    int n = cv_proto_encode_response(f, sizeof f, &r);
+    if (n < 0 || !queue_out(io, c, f, (size_t)n))
         c->state = C_CLOSING;
     io->st.pings++;
 }

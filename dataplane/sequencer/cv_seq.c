@@ -314,14 +314,15 @@ static const char *op_name(int32_t op)
 
 static void reply_header(struct cv_seq *s, uint32_t idx, int32_t xid, int32_t err, bool close)
 {
-    uint8_t f[20];
-    cv_jute_wr32(f, 16);
-    cv_jute_wr32(f + 4, (uint32_t)xid);
-    int64_t z = cv_core_last_applied(s->core);
-    cv_jute_wr32(f + 8, (uint32_t)((uint64_t)z >> 32));
-    cv_jute_wr32(f + 12, (uint32_t)z);
-    cv_jute_wr32(f + 16, (uint32_t)err);
-    send_to(s, idx, close ? CV_MSG_CLOSE : CV_MSG_SEND, f, sizeof f, 1, s->conns[idx].session);
+    struct cv_response r;
+    memset(&r, 0, sizeof r);
+    r.hdr.xid = xid;
+    r.hdr.zxid = cv_core_last_applied(s->core);
+    r.hdr.err = err;
+    uint8_t f[32];
+    int n = cv_proto_encode_response(f, sizeof f, &r);
+    send_to(s, idx, close ? CV_MSG_CLOSE : CV_MSG_SEND, f, n > 0 ? (size_t)n : 0, 1,
+            s->conns[idx].session);
 }
 
 static void handle_request(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
