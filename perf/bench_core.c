@@ -259,7 +259,7 @@ static int run_bench(struct run *R)
 
     struct cv_acl open_acl = {31, {{(const uint8_t *)"world", 5}, {(const uint8_t *)"anyone", 6}}};
     struct replies rep = {0, 0, 0};
-    struct cv_core_sink sink = {&rep, on_reply, NULL, NULL, NULL};
+    struct cv_core_sink sink = {&rep, on_reply, NULL, NULL, NULL, NULL};
     int64_t ms = 1700000000000;
     int32_t xid = 0;
     uint64_t t0;

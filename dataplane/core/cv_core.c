@@ -159,6 +159,11 @@ int cv_core_touch(struct cv_core *c, int64_t session, int64_t now_ms)
     return cv_sess_touch(&c->sess, session, now_ms);
 }
 
+size_t cv_core_drop_watches(struct cv_core *c, int64_t session)
+{
+    return cv_watch_remove_session(c->watches, session);
+}
+
 int cv_core_validate_session(struct cv_core *c, const struct cv_connect_request *cr,
                              int32_t *timeout)
 {

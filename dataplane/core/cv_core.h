@@ -80,6 +80,11 @@ struct cv_core_sink {
     void (*reply)(void *ctx, int64_t session, const uint8_t *frame, size_t len);
     /* A watch notification for session: the whole frame (xid -1). */
     void (*notify)(void *ctx, int64_t session, const uint8_t *frame, size_t len);
+    /* The authenticated ids of session's connection (NULL: none). A watch
+     * event is sent only to a session that may READ the znode it is about
+     * (ZooKeeper 3.8 with the CVE-2024-23944 fix); the watch is consumed
+     * either way. */
+    const struct cv_acl_auth *(*auth_of)(void *ctx, int64_t session);
     /* createSession applied: send the ConnectResponse (cv_core_connect_response). */
     void (*session_created)(void *ctx, int64_t session, int32_t timeout);
     /* closeSession applied: the session, its ephemerals and watches are gone. */
@@ -175,6 +180,13 @@ bool cv_core_is_read(int32_t op);
 /* A session heard from (any request or ping): restart its expiry clock.
  * -ENOENT if it is not live. */
 int cv_core_touch(struct cv_core *c, int64_t session, int64_t now_ms);
+
+/* The session's connection is gone (closed, or replaced by a reconnect):
+ * its watches go with it, as ZooKeeper's removeCnxn drops a connection's
+ * watches. The client re-registers them with SetWatches on its next
+ * connection. Local state only (not part of the digest). Returns how many
+ * (path, session) watches were removed. */
+size_t cv_core_drop_watches(struct cv_core *c, int64_t session);
 
 /*
  * Validate a ConnectRequest for an existing session (session id != 0):

@@ -11,6 +11,7 @@ struct apply {
     struct cv_core *c;
     const struct cv_core_sink *sink;
     const struct cv_txn_header *hdr;
+    uint32_t deleted_acl; /* the ACL of the node whose NodeDeleted is emitted */
 };
 
 /* ---- watch notifications -------------------------------------------------- */
@@ -35,9 +36,38 @@ void cv_core_notify(struct cv_core *c, const struct cv_core_sink *sink, int64_t 
         sink->notify(sink->ctx, session, c->frame, (size_t)n);
 }
 
+/* ZooKeeper 3.8 as Debian ships it (with the CVE-2024-23944 fix) delivers a
+ * watch event only to a connection that may READ the znode the event is
+ * about: the node itself, or the parent for NodeChildrenChanged. The watch is
+ * consumed either way. */
+static bool may_read(const struct apply *a, int64_t session, int event_type, const char *path,
+                     size_t len)
+{
+    struct cv_core *c = a->c;
+    uint32_t acl;
+    if (event_type == CV_WATCH_EV_NODE_DELETED) {
+        acl = a->deleted_acl;
+    } else {
+        const struct cv_znode *n = cv_tree_lookup(c->tree, path, len);
+        if (!n)
+            return false;
+        acl = cv_znode_acl_id(n);
+    }
+    const struct cv_acl *acls;
+    int32_t count;
+    if (cv_tree_acl_get(c->tree, acl, &acls, &count))
+        return false;
+    static const struct cv_acl_auth none;
+    const struct cv_acl_auth *auth =
+        a->sink->auth_of ? a->sink->auth_of(a->sink->ctx, session) : NULL;
+    return cv_acl_check(acls, count, CV_PERM_READ, auth ? auth : &none, c->cfg.super_digest) == 0;
+}
+
 static void emit_watch(void *ctx, int64_t session, int event_type, const char *path, size_t len)
 {
     struct apply *a = ctx;
+    if (!a->sink || !a->sink->notify || !may_read(a, session, event_type, path, len))
+        return;
     cv_core_notify(a->c, a->sink, session, event_type, path, len);
 }
 
@@ -119,11 +149,18 @@ static int32_t apply_create(struct apply *a, int32_t type, const struct cv_creat
 
 static int32_t delete_node(struct apply *a, const char *path, size_t len)
 {
-    int rc = cv_tree_delete(a->c->tree, path, len, a->hdr->zxid);
-    if (rc)
-        return zerr_of(rc);
-    cv_watch_on_delete(a->c->watches, path, len, emit_watch, a);
-    return 0;
+    struct cv_tree *t = a->c->tree;
+    const struct cv_znode *n = cv_tree_lookup(t, path, len);
+    if (!n)
+        return CV_ZNONODE;
+    /* The deleted node's ACL decides who hears NodeDeleted: keep it alive. */
+    a->deleted_acl = cv_znode_acl_id(n);
+    CV_VERIFY(cv_tree_acl_retain(t, a->deleted_acl) == 0);
+    int rc = cv_tree_delete(t, path, len, a->hdr->zxid);
+    if (!rc)
+        cv_watch_on_delete(a->c->watches, path, len, emit_watch, a);
+    cv_tree_acl_release(t, a->deleted_acl);
+    return rc ? zerr_of(rc) : 0;
 }
 
 static int32_t apply_set_data(struct apply *a, const struct cv_set_data *t, struct cv_stat *st)
@@ -270,9 +307,12 @@ static int32_t apply_multi(struct apply *a, const struct cv_txn *t, struct cv_mu
         case CV_OP_CREATE_TTL:
             err = apply_create(a, e.type, &sub.u.create, &r->u.create.stat);
             r->u.create.path = sub.u.create.path;
-            /* ZooKeeper answers every create but plain create with path + stat */
-            if (e.type != CV_OP_CREATE)
-                r->hdr.type = CV_OP_CREATE2;
+            /* ZooKeeper 3.8 answers create and create2 inside a multi with the
+             * path only (type create), container and TTL creates with path +
+             * stat (type create2). */
+            r->hdr.type = e.type == CV_OP_CREATE_CONTAINER || e.type == CV_OP_CREATE_TTL
+                              ? CV_OP_CREATE2
+                              : CV_OP_CREATE;
             break;
         case CV_OP_DELETE:
         case CV_OP_DELETE_CONTAINER:
@@ -316,7 +356,7 @@ int cv_core_apply(struct cv_core *c, const uint8_t *bytes, size_t len,
     if (t.hdr.zxid <= c->last_applied)
         return -EINVAL;
     c->scratch_used = 0;
-    struct apply a = {c, sink, &t.hdr};
+    struct apply a = {c, sink, &t.hdr, 0};
     struct cv_response r;
     memset(&r, 0, sizeof r);
     r.op = t.hdr.type;

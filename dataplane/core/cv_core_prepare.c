@@ -138,6 +138,11 @@ static int prep_create(struct prep *p, int32_t type, const struct cv_create_requ
         return CV_ZUNIMPLEMENTED;
     if (is_ttl ? (ttl <= 0 || ttl > CV_OWNER_TTL_MAX) : ttl > -1)
         return CV_ZBADARGUMENTS; /* EphemeralType.validateTTL */
+    /* createTTL with a mode that is not TTL and ttl < 0 passes ZooKeeper's
+     * validation, is logged, and then kills the server when it applies
+     * (toEphemeralOwner throws). Refuse it as validateTTL does ttl >= 0. */
+    if (type == CV_OP_CREATE_TTL && !is_ttl)
+        return CV_ZBADARGUMENTS;
     int err = session_check(p);
     if (err)
         return err;
@@ -552,6 +557,7 @@ static bool is_write(int32_t type)
     case CV_OP_CHECK:
     case CV_OP_MULTI:
     case CV_OP_RECONFIG:
+    case CV_OP_DELETE_CONTAINER:
     case CV_OP_CLOSE_SESSION: return true;
     }
     return false;
@@ -620,6 +626,12 @@ int cv_core_prepare(struct cv_core *c, const struct cv_core_req *r, int64_t now_
         }
         break;
     }
+    case CV_OP_DELETE_CONTAINER:
+        /* Only the server's container manager deletes containers. ZooKeeper
+         * 3.8 reads a client's request body as a raw path string (length
+         * prefix included), which never validates: an ErrorTxn. */
+        err = CV_ZBADARGUMENTS;
+        break;
     case CV_OP_RECONFIG:
         /* Standalone: ZooKeeper answers UNIMPLEMENTED (or RECONFIGDISABLED). */
         err = c->cfg.reconfig_enabled ? CV_ZUNIMPLEMENTED : CV_ZRECONFIGDISABLED;

@@ -25,10 +25,14 @@ static int encode(struct rd *x, struct cv_response *resp, int32_t err, uint8_t *
     return cv_proto_encode_response(out, cap, resp);
 }
 
+/* Reads do not validate paths (ZooKeeper checks them only on writes). Its
+ * DataTree also maps "" to the root, so getData("") answers the root. */
 static const struct cv_znode *lookup(struct rd *x, const struct cv_jbuf *p)
 {
     if (p->len < 0)
         return NULL;
+    if (p->len == 0)
+        return cv_tree_lookup(x->c->tree, "/", 1);
     return cv_tree_lookup(x->c->tree, (const char *)p->ptr, (size_t)p->len);
 }
 
@@ -76,6 +80,8 @@ static int children(struct rd *x, const struct cv_znode *n, struct cv_jvec *out)
 /* getData / getChildren as handleGetDataRequest / handleGetChildrenRequest. */
 static int32_t get_data(struct rd *x, const struct cv_path_watch *q, struct cv_get_data_response *o)
 {
+    if (q->path.len < 0)
+        return CV_ZMARSHALLINGERROR; /* ZooKeeper: NullPointerException */
     const struct cv_znode *n = lookup(x, &q->path);
     if (!n)
         return CV_ZNONODE;
@@ -94,6 +100,8 @@ static int32_t get_data(struct rd *x, const struct cv_path_watch *q, struct cv_g
 static int32_t get_children(struct rd *x, const struct cv_path_watch *q,
                             struct cv_children_response *o)
 {
+    if (q->path.len < 0)
+        return CV_ZMARSHALLINGERROR; /* ZooKeeper: NullPointerException */
     const struct cv_znode *n = lookup(x, &q->path);
     if (!n)
         return CV_ZNONODE;
@@ -110,6 +118,8 @@ static int32_t get_children(struct rd *x, const struct cv_path_watch *q,
 
 static int32_t get_acl(struct rd *x, const struct cv_path *q, struct cv_get_acl_response *o)
 {
+    if (q->path.len < 0)
+        return CV_ZMARSHALLINGERROR; /* ZooKeeper: NullPointerException */
     const struct cv_znode *n = lookup(x, &q->path);
     if (!n)
         return CV_ZNONODE;
@@ -180,6 +190,8 @@ static int eph_visit(void *ctx, const char *path, size_t len, const struct cv_zn
 
 static int32_t get_ephemerals(struct rd *x, const struct cv_path *q, struct cv_children_response *o)
 {
+    if (q->path.len < 0)
+        return CV_ZMARSHALLINGERROR;
     uint32_t total = cv_tree_ephemeral_count(x->c->tree, x->r->session);
     struct eph_ctx e = {x, &q->path,
                         cv_core_scratch(x->c, (size_t)total * sizeof(struct cv_jbuf) + 1), 0,
@@ -357,7 +369,11 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
         break;
     case CV_OP_EXISTS: {
         const struct cv_path_watch *w = &q->u.path_watch;
-        if (w->path.len < 0 || memchr(w->path.ptr, 0, (size_t)w->path.len)) {
+        if (w->path.len < 0) {
+            err = CV_ZMARSHALLINGERROR;
+            break;
+        }
+        if (memchr(w->path.ptr, 0, (size_t)w->path.len)) {
             err = CV_ZBADARGUMENTS;
             break;
         }
@@ -378,6 +394,10 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
     case CV_OP_GET_CHILDREN2: err = get_children(&x, &q->u.path_watch, &resp.u.children); break;
     case CV_OP_GET_ACL: err = get_acl(&x, &q->u.path, &resp.u.get_acl); break;
     case CV_OP_GET_ALL_CHILDREN_NUMBER: {
+        if (q->u.path.path.len < 0) {
+            err = CV_ZMARSHALLINGERROR;
+            break;
+        }
         const struct cv_znode *n = lookup(&x, &q->u.path.path);
         if (!n) {
             err = CV_ZNONODE;
@@ -398,9 +418,11 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
         resp.has_body = 0;
         break;
     case CV_OP_ADD_WATCH: {
+        /* ZooKeeper: no path validation; an unknown mode or a null path
+         * throws inside FinalRequestProcessor, which answers MARSHALLINGERROR. */
         int kind = cv_watch_kind_from_add_mode(q->u.path_type.type);
-        if (kind <= 0 || q->u.path_type.path.len <= 0) {
-            err = CV_ZBADARGUMENTS;
+        if (kind <= 0 || q->u.path_type.path.len < 0) {
+            err = CV_ZMARSHALLINGERROR;
             break;
         }
         watch(&x, &q->u.path_type.path, (unsigned)kind);
@@ -410,8 +432,12 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
     case CV_OP_CHECK_WATCHES:
     case CV_OP_REMOVE_WATCHES: {
         const struct cv_path_type *w = &q->u.path_type;
-        if (w->path.len <= 0) {
-            err = CV_ZBADARGUMENTS;
+        /* As ZooKeeper 3.8: an unknown watcher type is MARSHALLINGERROR;
+         * checkWatches(null) too, removeWatches(null) finds no watcher. */
+        if (w->path.len < 0) {
+            err = cv_watch_kinds_of_type(w->type) && type == CV_OP_REMOVE_WATCHES
+                      ? CV_ZNOWATCHER
+                      : CV_ZMARSHALLINGERROR;
             break;
         }
         int rc = type == CV_OP_CHECK_WATCHES
@@ -419,7 +445,7 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
                                       r->session, w->type)
                      : cv_watch_remove(c->watches, (const char *)w->path.ptr, (size_t)w->path.len,
                                        r->session, w->type);
-        err = rc < 0 ? CV_ZBADARGUMENTS : rc == 0 ? CV_ZNOWATCHER : 0;
+        err = rc < 0 ? CV_ZMARSHALLINGERROR : rc == 0 ? CV_ZNOWATCHER : 0;
         resp.has_body = 0;
         break;
     }

@@ -184,6 +184,13 @@ static void on_notify(void *ctx, int64_t session, const uint8_t *frame, size_t l
         send_to(s, *c, CV_MSG_SEND, frame, len, 0, session);
 }
 
+static const struct cv_acl_auth *on_auth_of(void *ctx, int64_t session)
+{
+    struct cv_seq *s = ctx;
+    uint32_t *c = map_find(s, session);
+    return c ? &s->conns[*c].auth : NULL;
+}
+
 static void on_created(void *ctx, int64_t session, int32_t timeout)
 {
     struct cv_seq *s = ctx;
@@ -265,6 +272,7 @@ static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *
         uint32_t o = *old;
         s->conns[o].session = 0;
         send_to(s, o, CV_MSG_CLOSE, NULL, 0, 0, cr.session_id); /* it moved here */
+        cv_core_drop_watches(s->core, cr.session_id);
     }
     map_put(s, cr.session_id, idx);
     sc->session = cr.session_id;
@@ -312,17 +320,23 @@ static const char *op_name(int32_t op)
     return "NA";
 }
 
-static void reply_header(struct cv_seq *s, uint32_t idx, int32_t xid, int32_t err, bool close)
+static void reply_with(struct cv_seq *s, uint32_t idx, int32_t xid, int64_t zxid, int32_t err,
+                       bool close)
 {
     struct cv_response r;
     memset(&r, 0, sizeof r);
     r.hdr.xid = xid;
-    r.hdr.zxid = cv_core_last_applied(s->core);
+    r.hdr.zxid = zxid;
     r.hdr.err = err;
     uint8_t f[32];
     int n = cv_proto_encode_response(f, sizeof f, &r);
     send_to(s, idx, close ? CV_MSG_CLOSE : CV_MSG_SEND, f, n > 0 ? (size_t)n : 0, 1,
             s->conns[idx].session);
+}
+
+static void reply_header(struct cv_seq *s, uint32_t idx, int32_t xid, int32_t err, bool close)
+{
+    reply_with(s, idx, xid, cv_core_last_applied(s->core), err, close);
 }
 
 static void handle_request(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
@@ -334,8 +348,17 @@ static void handle_request(struct cv_seq *s, uint32_t idx, const struct cv_msg *
     sc->received++;
     struct cv_request req;
     int rc = m->len >= 4 ? cv_proto_decode_request(m->data + 4, m->len - 4, &req) : -EBADMSG;
+    if (rc == CV_PROTO_EUNKNOWN_OP && req.hdr.type == CV_OP_DELETE_CONTAINER)
+        rc = 0; /* body unread: the core refuses it as ZooKeeper does */
     if (rc == CV_PROTO_EUNKNOWN_OP) {
-        reply_header(s, idx, req.hdr.xid, CV_ZUNIMPLEMENTED, false);
+        if (req.hdr.type == CV_OP_CREATE_SESSION) {
+            /* A valid opcode to ZooKeeper, whose preparation then fails. */
+            reply_header(s, idx, req.hdr.xid, CV_ZMARSHALLINGERROR, false);
+        } else {
+            /* ZooKeeper's UnimplementedRequestProcessor: zxid -1, then the
+             * connection (not the session) is closed. */
+            reply_with(s, idx, req.hdr.xid, -1, CV_ZUNIMPLEMENTED, true);
+        }
         return;
     }
     if (rc) {
@@ -359,7 +382,17 @@ static void handle_request(struct cv_seq *s, uint32_t idx, const struct cv_msg *
         return;
     }
     if (req.hdr.type == CV_OP_SASL) {
-        reply_header(s, idx, req.hdr.xid, CV_ZUNIMPLEMENTED, false);
+        /* No SASL server is configured: ZooKeeper 3.8 answers zxid 0, OK and
+         * a SetSASLResponse with a null token, and keeps the connection. */
+        struct cv_response r;
+        memset(&r, 0, sizeof r);
+        r.hdr.xid = req.hdr.xid;
+        r.op = CV_OP_SASL;
+        r.has_body = 1;
+        r.u.sasl.token.len = -1;
+        uint8_t f[32];
+        int n = cv_proto_encode_response(f, sizeof f, &r);
+        send_to(s, idx, CV_MSG_SEND, f, n > 0 ? (size_t)n : 0, 1, sc->session);
         return;
     }
     if (cv_core_is_read(req.hdr.type)) {
@@ -488,8 +521,10 @@ int cv_seq_poll(void *arg)
             case CV_MSG_GONE:
                 if (sc->used && sc->gen == m->conn.gen) {
                     uint32_t *c = sc->session ? map_find(s, sc->session) : NULL;
-                    if (c && *c == idx)
+                    if (c && *c == idx) {
                         map_del(s, sc->session);
+                        cv_core_drop_watches(s->core, sc->session);
+                    }
                     sc->used = false;
                 }
                 break;
@@ -542,6 +577,7 @@ int cv_seq_new(struct cv_seq **out, struct cv_rt *rt, const struct cv_seq_config
     s->sink.ctx = s;
     s->sink.reply = on_reply;
     s->sink.notify = on_notify;
+    s->sink.auth_of = on_auth_of;
     s->sink.session_created = on_created;
     s->sink.session_closed = on_closed;
     s->st.started_ms = cv_rt_now_ms();

@@ -221,7 +221,7 @@ static struct wpath *path_find_h(const struct cv_watches *w, const char *p, size
 
 static struct wpath *path_find(const struct cv_watches *w, const char *p, size_t len)
 {
-    if (len == 0 || len > UINT32_MAX)
+    if (len > UINT32_MAX)
         return NULL;
     return path_find_h(w, p, len, hash_bytes(w->seed, p, len));
 }
@@ -416,7 +416,7 @@ void cv_watch_destroy(struct cv_watches *w)
 int cv_watch_add(struct cv_watches *w, const char *path, size_t len, int64_t session,
                  unsigned kinds)
 {
-    if (kinds == 0 || (kinds & ~CV_WATCH_ALL_KINDS) || len == 0 || len > UINT32_MAX)
+    if (kinds == 0 || (kinds & ~CV_WATCH_ALL_KINDS) || len > UINT32_MAX)
         return -EINVAL;
 
     uint64_t ph = hash_bytes(w->seed, path, len);

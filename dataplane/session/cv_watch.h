@@ -14,11 +14,12 @@
  *   before they return). Triggers, removals and cv_watch_remove_session never
  *   allocate and cannot fail. The allocator can be replaced (per-core pools,
  *   failure injection) through struct cv_watch_params.
- * - Paths are byte strings, not NUL-terminated, already validated by the
- *   caller (ZooKeeper path rules: start with '/', no trailing '/' except the
- *   root). They are copied in; each watched path is stored once and shared by
- *   every session that watches it. Pointers passed to callbacks are valid for
- *   the duration of the call only.
+ * - Paths are byte strings, not NUL-terminated, and not validated: as in
+ *   ZooKeeper, a read registers a watch on whatever path it names ("" and
+ *   relative paths included; they are listed by the walks and never fire,
+ *   since events only carry valid node paths). They are copied in; each watched path is stored once
+ * and shared by every session that watches it. Pointers passed to callbacks are valid for the
+ * duration of the call only.
  * - Determinism: every callback sequence is ordered — by session id
  *   (ascending, as signed int64) within a trigger, by (session, path bytes)
  *   or (path bytes, session) in the walks — and never depends on hashing or

@@ -220,6 +220,9 @@ int cv_tree_acl_intern(struct cv_tree *t, const struct cv_acl *acls, int32_t cou
                        uint32_t *id_out);
 /* Drop one reference (-EINVAL if id is not live). */
 int cv_tree_acl_release(struct cv_tree *t, uint32_t id);
+/* Take one more reference on a live id (-EINVAL if not live): keeps a
+ * deleted node's list readable until the caller releases it. */
+int cv_tree_acl_retain(struct cv_tree *t, uint32_t id);
 /* The list of a live id: *acls points into tree storage (strings too). */
 int cv_tree_acl_get(const struct cv_tree *t, uint32_t id, const struct cv_acl **acls,
                     int32_t *count);

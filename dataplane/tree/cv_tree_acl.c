@@ -200,6 +200,14 @@ int cv_tree_acl_release(struct cv_tree *t, uint32_t id)
     return 0;
 }
 
+int cv_tree_acl_retain(struct cv_tree *t, uint32_t id)
+{
+    if (!cv_tree__acl_live(t, id) || t->acls[id].refs == UINT32_MAX)
+        return -EINVAL;
+    t->acls[id].refs++;
+    return 0;
+}
+
 int cv_tree_acl_get(const struct cv_tree *t, uint32_t id, const struct cv_acl **acls,
                     int32_t *count)
 {

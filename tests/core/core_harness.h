@@ -82,6 +82,11 @@ class Core
                 {s, r.u.event.type,
                  std::string((const char *)r.u.event.path.ptr, (size_t)r.u.event.path.len)});
         };
+        sink_.auth_of = [](void *ctx, int64_t s) -> const cv_acl_auth * {
+            auto &m = static_cast<Core *>(ctx)->auths;
+            auto it = m.find(s);
+            return it == m.end() ? nullptr : it->second;
+        };
         sink_.session_created = [](void *ctx, int64_t s, int32_t) {
             static_cast<Core *>(ctx)->created.push_back(s);
         };
@@ -227,6 +232,12 @@ class Core
         r.u.set_data = {jb(keep(path)), jb(keep(data)), version};
         return wire(r);
     }
+    cv_request set_acl(const std::string &path, const std::vector<Acl> &acls, int32_t version = -1)
+    {
+        cv_request r = req(CV_OP_SET_ACL);
+        r.u.set_acl = {jb(keep(path)), acl_vec(acls), version};
+        return wire(r);
+    }
     cv_request get(const std::string &path, bool w = false, int32_t type = CV_OP_GET_DATA)
     {
         cv_request r = req(type);
@@ -250,6 +261,8 @@ class Core
 
     int64_t now = 1700000000000;
     std::vector<Event> events;
+    // What sink->auth_of answers per session (the connection's ids); none if absent.
+    std::map<int64_t, const cv_acl_auth *> auths;
     std::vector<int64_t> created, closed;
     std::vector<Bytes> log; // every applied transaction, in order
 

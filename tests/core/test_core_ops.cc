@@ -412,6 +412,66 @@ TEST_F(CoreOps, WatchesFireOnceWithZooKeeperEventTypes)
         EXPECT_EQ(e.session, w);
 }
 
+// ZooKeeper 3.8 as Debian ships it (CVE-2024-23944 fix): an event reaches only
+// a connection that may READ the znode it is about; the watch is used up anyway.
+TEST_F(CoreOps, WatchEventsGoOnlyToSessionsThatMayReadTheNode)
+{
+    cv_acl_auth alice;
+    cv_acl_auth_init(&alice);
+    ASSERT_EQ(cv_acl_authenticate(&alice, cv_jstr("digest"), cv_jstr("alice:pw1")), 0);
+    int64_t a = k.connect(), b = k.connect();
+    k.auths[a] = &alice;
+    uint32_t acls_before = cv_tree_acl_count(cv_core_tree(k.c()));
+    for (int64_t w : {a, b}) {
+        k.read(w, k.get("/sec", true, CV_OP_EXISTS));
+        k.read(w, k.get("/", true, CV_OP_GET_CHILDREN));
+    }
+    k.write(s, k.create("/sec", "", 0, CV_OP_CREATE, {{31, "auth", ""}}), CV_OP_CREATE, &alice);
+    // NodeCreated carries /sec's ACL (alice only); NodeChildrenChanged on "/"
+    // carries the root's (open).
+    ASSERT_EQ(k.events.size(), 3u);
+    EXPECT_EQ(k.events[0].session, a);
+    EXPECT_EQ(k.events[0].type, CV_WATCH_EV_NODE_CREATED);
+    EXPECT_EQ(k.events[1].type, CV_WATCH_EV_NODE_CHILDREN_CHANGED);
+    EXPECT_EQ(k.events[2].type, CV_WATCH_EV_NODE_CHILDREN_CHANGED);
+    EXPECT_EQ(k.events[1].session + k.events[2].session, a + b);
+    // b's exists watch was consumed without an event: nothing arrives later
+    // either, even once b could read the node.
+    k.events.clear();
+    k.write(s, k.set_acl("/sec", {{31, "world", "anyone"}}), CV_OP_SET_ACL, &alice);
+    k.write(s, k.set("/sec", "x"), CV_OP_SET_DATA);
+    EXPECT_TRUE(k.events.empty());
+    // NodeDeleted is judged by the deleted node's ACL, kept alive for it.
+    k.write(s, k.set_acl("/sec", {{31, "auth", ""}}), CV_OP_SET_ACL, &alice);
+    for (int64_t w : {a, b})
+        k.read(w, k.get("/sec", true, CV_OP_EXISTS));
+    k.write(s, k.del("/sec"), CV_OP_DELETE, &alice);
+    ASSERT_EQ(k.events.size(), 1u);
+    EXPECT_EQ(k.events[0].session, a);
+    EXPECT_EQ(k.events[0].type, CV_WATCH_EV_NODE_DELETED);
+    EXPECT_EQ(cv_tree_acl_count(cv_core_tree(k.c())), acls_before);
+    cv_watch_stats st;
+    cv_watch_get_stats(cv_core_watches(k.c()), &st);
+    EXPECT_EQ(st.watches, 0u);
+}
+
+// ZooKeeper's watches belong to the connection: when it goes, they go, and the
+// client re-registers them with SetWatches on its next connection.
+TEST_F(CoreOps, DroppedConnectionTakesItsWatchesAlong)
+{
+    int64_t w = k.connect();
+    k.write(s, k.create("/d", ""), CV_OP_CREATE);
+    k.read(w, k.get("/d", true));
+    cv_request aw = k.req(CV_OP_ADD_WATCH);
+    aw.u.path_type = {jb(k.keep("/d")), 1};
+    EXPECT_EQ(k.read(w, k.wire(aw)).err(), 0);
+    EXPECT_EQ(cv_core_drop_watches(k.c(), w), 1u); // one (path, session) entry
+    k.write(s, k.set("/d", "x"), CV_OP_SET_DATA);
+    k.write(s, k.create("/d/e", ""), CV_OP_CREATE);
+    EXPECT_TRUE(k.events.empty());
+    EXPECT_EQ(cv_core_drop_watches(k.c(), w), 0u);
+}
+
 TEST_F(CoreOps, PersistentRecursiveWatchSeesDescendantsAndStays)
 {
     cv_request aw = k.req(CV_OP_ADD_WATCH);
@@ -470,6 +530,84 @@ TEST_F(CoreOps, RemoveAndCheckWatchesAnswerNoWatcher)
     EXPECT_EQ(k.read(s, k.wire(rm)).err(), CV_ZNOWATCHER);
     k.write(s, k.set("/rw", "x"), CV_OP_SET_DATA);
     EXPECT_TRUE(k.events.empty());
+}
+
+// As ZooKeeper 3.8: create and create2 inside a multi answer the path only
+// (type create); container and TTL creates answer path + Stat (type create2).
+TEST_F(CoreOps, MultiCreateResultTypesFollowZooKeeper)
+{
+    const int32_t types[4] = {CV_OP_CREATE2, CV_OP_CREATE_CONTAINER, CV_OP_CREATE_TTL,
+                              CV_OP_CREATE};
+    const int32_t flags[4] = {0, 4, 5, 0};
+    cv_multi_op ops[4];
+    memset(ops, 0, sizeof ops);
+    for (int i = 0; i < 4; i++) {
+        ops[i].hdr = {types[i], 0, -1};
+        ops[i].u.create = {jb(k.keep("/mc" + std::to_string(i))), jb(k.keep("")),
+                           k.acl_vec(open_acl()), flags[i],
+                           types[i] == CV_OP_CREATE_TTL ? 60000 : 0};
+    }
+    cv_request r = k.req(CV_OP_MULTI);
+    r.u.multi = {4, 0, nullptr, ops, cv_multi_end()};
+    Reply rep = k.write(s, k.wire(r), CV_OP_MULTI);
+    ASSERT_EQ(rep.err(), 0);
+    cv_multi_iter it;
+    cv_multi_result res;
+    cv_multi_iter_init(&it, &rep.r.u.multi);
+    const int32_t want[4] = {CV_OP_CREATE, CV_OP_CREATE2, CV_OP_CREATE2, CV_OP_CREATE};
+    for (int i = 0; i < 4; i++) {
+        ASSERT_TRUE(cv_multi_next_result(&it, &res));
+        EXPECT_EQ(res.hdr.type, want[i]) << i;
+        EXPECT_EQ(str(res.u.create.path), "/mc" + std::to_string(i));
+    }
+}
+
+// Only the server deletes containers: a client's deleteContainer is logged as
+// an ErrorTxn (BADARGUMENTS), as ZooKeeper 3.8 does, and deletes nothing.
+TEST_F(CoreOps, ClientDeleteContainerIsAnErrorTxn)
+{
+    k.write(s, k.create("/box", "", 4, CV_OP_CREATE_CONTAINER), CV_OP_CREATE_CONTAINER);
+    int64_t before = cv_core_last_applied(k.c());
+    cv_request r = k.req(CV_OP_DELETE_CONTAINER);
+    r.u.path.path = jb(k.keep("/box"));
+    EXPECT_EQ(k.write(s, r, CV_OP_DELETE_CONTAINER).err(), CV_ZBADARGUMENTS);
+    EXPECT_EQ(cv_core_last_applied(k.c()), before + 1);
+    EXPECT_EQ(k.read(s, k.get("/box", false, CV_OP_EXISTS)).err(), 0);
+}
+
+// ZooKeeper 3.8.0 logs createTTL with a non-TTL mode and ttl < 0, then dies
+// applying it; corvid refuses it.
+TEST_F(CoreOps, CreateTtlWithANonTtlModeIsRefused)
+{
+    for (int32_t mode : {0, 1, 2, 3})
+        EXPECT_EQ(k.write(s, k.create("/nt", "", mode, CV_OP_CREATE_TTL, open_acl(), -1),
+                          CV_OP_CREATE_TTL)
+                      .err(),
+                  CV_ZBADARGUMENTS)
+            << mode;
+    EXPECT_EQ(k.read(s, k.get("/nt", false, CV_OP_EXISTS)).err(), CV_ZNONODE);
+}
+
+// Reads validate no path, as ZooKeeper: "" is the root in its DataTree, a
+// null path fails inside the server (MARSHALLINGERROR), addWatch takes "".
+TEST_F(CoreOps, ReadsTakeAnyPath)
+{
+    Reply root = k.read(s, k.get("", false, CV_OP_GET_CHILDREN2));
+    ASSERT_EQ(root.err(), 0);
+    EXPECT_EQ(root.r.u.children.stat.num_children, 1); // /zookeeper
+    cv_request nul = k.req(CV_OP_GET_DATA);
+    nul.u.path_watch = {{nullptr, -1}, 0};
+    EXPECT_EQ(k.read(s, nul).err(), CV_ZMARSHALLINGERROR);
+    cv_request aw = k.req(CV_OP_ADD_WATCH);
+    aw.u.path_type = {jb(k.keep("")), 0};
+    EXPECT_EQ(k.read(s, k.wire(aw)).err(), 0);
+    aw.u.path_type = {jb(k.keep("/x")), 2}; // not an AddWatchMode
+    EXPECT_EQ(k.read(s, k.wire(aw)).err(), CV_ZMARSHALLINGERROR);
+    cv_request chk = k.req(CV_OP_CHECK_WATCHES);
+    chk.u.path_type = {jb(k.keep("")), 2};
+    EXPECT_EQ(k.read(s, k.wire(chk)).err(), CV_ZNOWATCHER); // persistent, not data
+    chk.u.path_type = {jb(k.keep("/x")), 0};                // not a WatcherType
+    EXPECT_EQ(k.read(s, k.wire(chk)).err(), CV_ZMARSHALLINGERROR);
 }
 
 TEST_F(CoreOps, ReadsOfEveryKind)

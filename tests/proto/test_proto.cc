@@ -425,7 +425,8 @@ TEST(Request, UnknownOpcodeIsReportedWithTheHeaderDecoded)
     EXPECT_EQ(cv_proto_decode_request(p, sizeof p, &d), CV_PROTO_EUNKNOWN_OP);
     EXPECT_EQ(d.hdr.xid, 42);
     EXPECT_EQ(d.hdr.type, 99);
-    // deleteContainer and createSession are server-internal, never from a client.
+    // deleteContainer and createSession are server-internal: the codec does not
+    // decode them from a client (the sequencer answers them as ZooKeeper does).
     p[7] = CV_OP_DELETE_CONTAINER;
     EXPECT_EQ(cv_proto_decode_request(p, sizeof p, &d), CV_PROTO_EUNKNOWN_OP);
     uint8_t cs[] = {0, 0, 0, 1, 0xff, 0xff, 0xff, 0xf6};

@@ -577,8 +577,23 @@ TEST_F(Watch, AddRejectsBadArguments)
     EXPECT_EQ(cv_watch_add(w, "/a", 2, 1, 0), -EINVAL);
     EXPECT_EQ(cv_watch_add(w, "/a", 2, 1, 0x10), -EINVAL);
     EXPECT_EQ(cv_watch_add(w, "/a", 2, 1, DATA | 0x20), -EINVAL);
-    EXPECT_EQ(cv_watch_add(w, "", 0, 1, DATA), -EINVAL);
     EXPECT_EQ(stats().watches, 0u);
+}
+
+// ZooKeeper registers a watch on whatever path a read names: "" and relative
+// paths are stored and listed, and no event (always a valid node path) fires them.
+TEST_F(Watch, UnusualPathsAreKeptButNeverFire)
+{
+    ASSERT_EQ(cv_watch_add(w, "", 0, 1, DATA), 0);
+    ASSERT_EQ(cv_watch_add(w, "rel", 3, 1, REC), 0);
+    EXPECT_EQ(stats().watches, 2u);
+    EXPECT_EQ(kinds("", 1), DATA);
+    EXPECT_EQ(cv_watch_on_create(w, "/rel", 4, nullptr, nullptr), 0u);
+    EXPECT_EQ(cv_watch_on_set_data(w, "/", 1, nullptr, nullptr), 0u);
+    EXPECT_EQ(stats().watches, 2u);
+    EXPECT_EQ(cv_watch_check(w, "", 0, 1, CV_WATCHER_DATA), 1);
+    EXPECT_EQ(cv_watch_remove(w, "", 0, 1, CV_WATCHER_ANY), (int)DATA);
+    EXPECT_EQ(stats().watches, 1u);
 }
 
 TEST_F(Watch, PathsAreCopiedAndComparedAsBytes)
