@@ -578,7 +578,23 @@ class Model(object):
         self.exists = {"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"}
 
     def w(self, role, path):
-        return self.watch.setdefault((role, path), {"d": False, "c": False, "p": None})
+        # d / c: one-shot data / child watch held; p: persistent mode or None;
+        # u: a one-shot watch may have been used up without an event (a
+        # session close deleted ephemerals the model does not track, and
+        # ZooKeeper drops events the watcher may not READ).
+        return self.watch.setdefault((role, path), {"d": False, "c": False, "p": None,
+                                                    "u": False})
+
+    def consumed(self, path, kinds):
+        """A write fired the one-shot watches of `kinds` on `path` for every
+        session, delivered or not (ZooKeeper filters delivery by READ ACL)."""
+        for (r, p), w in self.watch.items():
+            if p == path:
+                for k in kinds:
+                    w[k] = False
+
+    def held(self, w):
+        return w["d"] or w["c"] or w["u"]
 
     def clear_role(self, role):
         for k in [k for k in self.watch if k[0] == role]:
@@ -587,7 +603,7 @@ class Model(object):
     def anyone_watches(self, path):
         if any(v["p"] == 1 for v in self.watch.values()):
             return True
-        return any(k[1] == path and (v["d"] or v["c"] or v["p"] is not None)
+        return any(k[1] == path and (v["d"] or v["c"] or v["u"] or v["p"] is not None)
                    for k, v in self.watch.items())
 
 
@@ -725,7 +741,7 @@ class Generator(object):
             w = self.m.w(role, p)
             # ZOOKEEPER-4466 (docs/core.md): never two watch kinds on one path
             # for one session.
-            if w["d"] or w["c"] or (w["p"] is not None and w["p"] != mode):
+            if self.m.held(w) or (w["p"] is not None and w["p"] != mode):
                 op = {"op": "exists", "role": role, "path": p, "watch": False}
             else:
                 op.update(path=p, mode=mode)
@@ -752,8 +768,8 @@ class Generator(object):
                     w = self.m.w(role, p)
                     if k < 3 and w["p"] is None:
                         ps.append(p)
-                    elif k >= 3 and not (w["d"] or w["c"]) and w["p"] in (None, k - 3) \
-                            and p not in sum(lists[3:], []):
+                    elif k >= 3 and not self.m.held(w) and w["p"] in (None, k - 3) \
+                            and p not in sum(lists, []):   # ZOOKEEPER-4466
                         ps.append(p)
                 lists.append(sorted(set(ps)))
             rel = rng.choice(["zero", "last", "old"])
@@ -779,7 +795,11 @@ class Generator(object):
         elif kind == "bad_path":
             sub = rng.choice(["create", "delete", "set", "get", "exists", "children",
                               "set_acls", "get_acls", "add_watch", "create_seq"])
-            op.update(sub=sub, path=rng.choice(BAD_PATHS))
+            p = rng.choice(BAD_PATHS)
+            w = self.m.w(role, p)
+            if sub == "add_watch" and (self.m.held(w) or w["p"] not in (None, 0)):
+                sub = "exists"   # ZOOKEEPER-4466, as for add_watch above
+            op.update(sub=sub, path=p)
         return op
 
 
@@ -1159,6 +1179,54 @@ class Run(object):
         rec["_raw_events"] = {r: list(v) for r, v in ev.items()}
         return rec
 
+    def _learn_fired(self, op, res):
+        """Which one-shot watches a successful write used up, for everyone."""
+        m = self.model
+        kind = op["op"]
+
+        def parent(p):
+            return p.rsplit("/", 1)[0] or "/"
+
+        def wrote(sub, path):
+            if not isinstance(path, str):
+                return
+            if sub == "set":
+                m.consumed(path, "d")
+            elif sub == "create":
+                m.consumed(path, "d")
+                m.consumed(parent(path), "c")
+            elif sub == "delete":
+                m.consumed(path, "dc")
+                m.consumed(parent(path), "c")
+
+        if kind in ("set", "delete"):
+            wrote(kind, op["path"])
+        elif kind in ("create", "create_raw"):
+            wrote("create", res[0] if isinstance(res, tuple) else res)
+        elif kind == "bad_path" and op["sub"] in ("set", "delete"):
+            wrote(op["sub"], op["path"])
+        elif kind == "bad_path" and op["sub"] in ("create", "create_seq"):
+            wrote("create", res)
+        elif kind == "ensure_path":
+            # creates only the missing nodes, which the model may not know
+            p = op["path"]
+            while p and p != "/":
+                for (r, q), w in m.watch.items():
+                    if q in (p, parent(p)) and (w["d"] or w["c"]):
+                        w["u"] = True
+                p = parent(p)
+        elif kind in ("txn", "multi") and isinstance(res, list):
+            if any(isinstance(r, BaseException) or (isinstance(r, tuple) and r[0] == "err")
+                   for r in res):
+                return
+            for o, r in zip(op["ops"], res):
+                if o[0] == "create":
+                    if isinstance(r, tuple):
+                        r = r[1][0] if isinstance(r[1], tuple) else r[1]
+                    wrote("create", r)
+                elif o[0] in ("delete", "set"):
+                    wrote(o[0], o[1])
+
     def _learn(self, op, res, rec):
         """Update the generator's model from target A."""
         m = self.model
@@ -1171,6 +1239,8 @@ class Run(object):
 
         ok = not isinstance(res, BaseException)
         code = getattr(res, "code", None)
+        if ok:
+            self._learn_fired(op, res)
         if "path" in op and isinstance(op["path"], str) and kind != "bad_path":
             if code == -101 and kind in ("get", "set", "delete", "children", "get_acls",
                                          "set_acls"):
@@ -1217,6 +1287,8 @@ class Run(object):
             see(op["path"], res[1])
         elif kind == "add_watch" and ok:
             m.w(role, op["path"])["p"] = op["mode"]
+        elif kind == "bad_path" and op["sub"] == "add_watch" and ok:
+            m.w(role, op["path"])["p"] = 0       # reads take any path
         elif kind == "remove_watches" and ok:
             w = m.w(role, op["path"])
             if op["wtype"] in (1, 3):
@@ -1234,6 +1306,9 @@ class Run(object):
                     else:
                         w["p"] = k - 3
         elif kind == "reopen":
+            for (r, p), w in m.watch.items():
+                if r != role and (w["d"] or w["c"]):
+                    w["u"] = True
             m.clear_role(role)
         for r, evs in rec["_raw_events"].items():
             for e in evs:
@@ -1299,7 +1374,7 @@ class Run(object):
             return False
         w = self.model.w(op["role"], op["path"])
         mine = {1: w["c"], 2: w["d"], 3: w["c"] or w["d"]}[op["wtype"]]
-        if mine and w["p"] is None:
+        if mine and w["p"] is None and not w["u"]:
             return False          # the caller holds exactly that: both must say yes
         if not self.model.anyone_watches(op["path"]):
             return False          # nobody watches anything there: both must say no
@@ -1349,7 +1424,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--seeds", default="1,2,3", help="comma list; ranges like 1-40 allowed")
     ap.add_argument("--ops", type=int, default=2000)
     ap.add_argument("--a", default="zookeeper", choices=["zookeeper", "corvid"])
     ap.add_argument("--b", default="corvid", choices=["zookeeper", "corvid"])
@@ -1357,7 +1432,13 @@ def main(argv=None):
                     help="compare zxids by identity and order only, not by how many "
                          "transactions lie between them")
     args = ap.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    seeds = []
+    for part in (p.strip() for p in args.seeds.split(",")):
+        if "-" in part[1:]:
+            lo, hi = part.split("-", 1)
+            seeds.extend(range(int(lo), int(hi) + 1))
+        elif part:
+            seeds.append(int(part))
     for k in (args.a, args.b):
         ok, what = target_available(k)
         if not ok:
