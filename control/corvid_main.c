@@ -180,6 +180,7 @@ static int serve(struct cv_config *cfg)
         }
     }
     rc.mode = cfg->poll_mode == CV_POLL_BUSY ? CV_RT_POLL_BUSY : CV_RT_POLL_ADAPTIVE;
+    rc.spin_us = (unsigned)cfg->poll_spin_us;
     rc.eal_extra = cfg->eal_args[0] ? cfg->eal_args : NULL;
     unsigned io_lcores[CV_RT_MAX_LCORES], nio = 0;
     if (cfg->nio_lcores) {

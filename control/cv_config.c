@@ -200,6 +200,10 @@ static const struct key keys[] = {
      "the lcore running sessions, tree and atomic broadcast (default: the first lcore)", 0},
     {"corvid.pollMode", K_POLL, O(poll_mode), 0, 0, "adaptive",
      "busy (spin: appliances) or adaptive (sleep when idle: shared machines)", 0},
+    {"corvid.pollSpinUs", K_INT, O(poll_spin_us), 0, 1000000, "200",
+     "adaptive mode: microseconds an lcore keeps polling after its last work before it "
+     "sleeps (steady load then sees busy-poll latency; 0 sleeps at once)",
+     0},
     {"corvid.transport", K_TRANSPORT, O(transport), 0, 0, "socket",
      "socket (kernel TCP, epoll) or dpdk (kernel bypass)", 0},
     {"corvid.eal", K_STR, O(eal_args), 0, 0, "", "extra DPDK EAL arguments (dpdk transport)", 0},

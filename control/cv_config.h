@@ -177,6 +177,7 @@ struct cv_config {
     uint32_t nio_lcores;
     uint16_t sequencer_lcore; /* corvid.sequencerLcore (one of lcores) */
     enum cv_config_poll poll_mode;
+    int32_t poll_spin_us; /* corvid.pollSpinUs: adaptive mode's spin before sleeping */
     enum cv_config_transport transport;
     char eal_args[CV_CONFIG_STR_MAX]; /* corvid.eal: extra DPDK EAL arguments */
     uint32_t max_sessions;            /* corvid.maxSessions: same on every server */

@@ -25,6 +25,7 @@ struct conn {
     uint8_t state;
     uint8_t epollout;
     uint8_t told_seq; /* the sequencer knows this connection (CONNECT or FOURLW sent) */
+    uint8_t dirty;    /* in io->dirty: output queued during this burst */
     uint8_t *in;
     uint32_t in_len, in_cap;
     uint8_t *out;
@@ -48,6 +49,8 @@ struct cv_io {
     struct conn *conns;
     uint32_t *free_slots;
     uint32_t nfree;
+    uint32_t *dirty; /* connections to flush once at the end of a burst */
+    uint32_t ndirty;
     struct ip_count *ips;
     uint32_t nips;
     int64_t last_zxid;
@@ -116,7 +119,8 @@ int cv_io_new(struct cv_io **out, struct cv_rt *rt, uint16_t index,
     io->conns = calloc(cfg->max_conns, sizeof *io->conns);
     io->free_slots = malloc(cfg->max_conns * sizeof *io->free_slots);
     io->ips = calloc(cfg->max_conns, sizeof *io->ips);
-    if (!io->conns || !io->free_slots || !io->ips) {
+    io->dirty = malloc(cfg->max_conns * sizeof *io->dirty);
+    if (!io->conns || !io->free_slots || !io->ips || !io->dirty) {
         cv_io_free(io);
         return -ENOMEM;
     }
@@ -154,6 +158,7 @@ void cv_io_free(struct cv_io *io)
     free(io->conns);
     free(io->free_slots);
     free(io->ips);
+    free(io->dirty);
     free(io);
 }
 
@@ -448,7 +453,8 @@ static void on_readable(struct cv_io *io, struct conn *c)
             c->in = q;
             c->in_cap = need;
         }
-        ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        size_t room = c->in_cap - c->in_len;
+        ssize_t r = recv(c->fd, c->in + c->in_len, room, 0);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             c->state = C_CLOSING;
             return;
@@ -457,11 +463,15 @@ static void on_readable(struct cv_io *io, struct conn *c)
             return;
         c->in_len += (uint32_t)r;
         process_input(io, c);
+        if ((size_t)r < room)
+            return; /* drained: no second recv just to hear EAGAIN (level-triggered) */
     }
 }
 
 /* ---- the poller ------------------------------------------------------------- */
 
+/* Replies of one burst are queued per connection and written with one send
+ * per connection at the end, not one per reply. */
 static int from_seq(struct cv_io *io)
 {
     void *msgs[32];
@@ -486,13 +496,22 @@ static int from_seq(struct cv_io *io)
                 flush(io, c);
                 c->state = C_CLOSING;
             }
-            if (c->state != C_CLOSING && flush(io, c))
-                c->state = C_CLOSING;
-            if (c->state == C_CLOSING)
+            if (c->state == C_CLOSING) {
                 conn_close(io, c);
+            } else if (c->out_len > c->out_off && !c->dirty) {
+                c->dirty = 1;
+                io->dirty[io->ndirty++] = m->conn.slot;
+            }
         }
         cv_msg_put(io->rt, m);
     }
+    for (uint32_t i = 0; i < io->ndirty; i++) {
+        struct conn *c = &io->conns[io->dirty[i]];
+        c->dirty = 0;
+        if (c->state != C_FREE && flush(io, c))
+            conn_close(io, c);
+    }
+    io->ndirty = 0;
     return (int)n;
 }
 

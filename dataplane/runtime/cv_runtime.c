@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -64,6 +65,7 @@ void cv_rt_config_defaults(struct cv_rt_config *cfg)
     cfg->lcores[0] = 0;
     cfg->nlcores = 1;
     cfg->mode = CV_RT_POLL_ADAPTIVE;
+    cfg->spin_us = 200;
     cfg->small_msgs = 16384;
     cfg->small_size = 2048 - sizeof(struct cv_msg);
     cfg->large_msgs = 32;
@@ -149,6 +151,7 @@ int cv_rt_init(struct cv_rt **out, const struct cv_rt_config *cfg, char *err, si
     for (unsigned i = 0; i < cfg->nlcores; i++) {
         rt->reactors[i].lcore = cfg->lcores[i];
         rt->reactors[i].mode = cfg->mode;
+        rt->reactors[i].spin_cycles = rte_get_tsc_hz() / 1000000 * cfg->spin_us;
     }
     *out = rt;
     return 0;
@@ -200,7 +203,7 @@ struct rte_ring *cv_rt_ring(struct cv_rt *rt, const char *name, unsigned size)
 static int reactor_main(void *arg)
 {
     struct cv_reactor *r = arg;
-    unsigned idle = 0;
+    uint64_t last_work = rte_get_tsc_cycles();
     while (!stop_flag) {
         int work = 0;
         for (unsigned i = 0; i < r->npollers; i++)
@@ -208,10 +211,10 @@ static int reactor_main(void *arg)
         r->iterations++;
         if (work) {
             r->busy_iterations++;
-            idle = 0;
+            last_work = rte_get_tsc_cycles();
             continue;
         }
-        if (r->mode == CV_RT_POLL_BUSY || ++idle < 64)
+        if (r->mode == CV_RT_POLL_BUSY || rte_get_tsc_cycles() - last_work < r->spin_cycles)
             continue;
         r->sleeps++;
         if (r->idle) {

@@ -5,9 +5,11 @@
  * - One reactor per lcore runs a list of pollers (SPDK-style) until the
  *   process is asked to stop. A poller returns how much work it did (0 =
  *   idle). In CV_RT_POLL_BUSY mode the loop never sleeps; in CV_RT_POLL_ADAPTIVE
- *   mode, after a run of idle iterations it calls the reactor's idle hook
- *   (the socket poller waits in epoll for at most a millisecond) or sleeps
- *   briefly, so several nodes can share a small machine.
+ *   mode, once no poller has done work for spin_us microseconds it calls the
+ *   reactor's idle hook (the socket poller waits in epoll for at most a
+ *   millisecond) or sleeps briefly, so several nodes can share a small
+ *   machine. Under steady load (the next request comes within spin_us) an
+ *   adaptive reactor therefore polls like a busy one.
  * - lcores are launched through DPDK's EAL (rte_eal_remote_launch), even in
  *   socket mode, with defaults that need no set-up (--no-huge, --no-pci,
  *   --no-shconf, a per-process --file-prefix). The main lcore runs its own reactor.
@@ -89,6 +91,7 @@ typedef void (*cv_idle_fn)(void *ctx, unsigned max_us);
 struct cv_reactor {
     unsigned lcore;
     enum cv_poll_mode mode;
+    uint64_t spin_cycles; /* adaptive: TSC cycles polled after the last work */
     struct {
         cv_poll_fn fn;
         void *ctx;
@@ -108,6 +111,7 @@ struct cv_rt_config {
     unsigned lcores[CV_RT_MAX_LCORES];
     unsigned nlcores;
     enum cv_poll_mode mode;
+    unsigned spin_us;      /* adaptive: keep polling this long after the last work */
     const char *eal_extra; /* extra EAL arguments, space separated, or NULL */
     unsigned small_msgs;   /* messages of small_size bytes */
     unsigned small_size;

@@ -98,6 +98,7 @@ TEST(Config, EmbeddedDefaultsAreZooKeepersWithLoopbackAndSrvrOnly)
     EXPECT_EQ(0, c.io_lcores[0]);
     EXPECT_EQ(0, c.sequencer_lcore);
     EXPECT_EQ(CV_POLL_ADAPTIVE, c.poll_mode);
+    EXPECT_EQ(200, c.poll_spin_us);
     EXPECT_EQ(CV_TRANSPORT_SOCKET, c.transport);
     EXPECT_EQ(65536u, c.max_sessions);
     EXPECT_FALSE(cv_config_distributed(&c));
@@ -172,6 +173,7 @@ TEST(Config, EveryKeyIsParsed)
                              "corvid.ioLcores=2 3\n"
                              "corvid.sequencerLcore=4\n"
                              "corvid.pollMode=busy\n"
+                             "corvid.pollSpinUs=50\n"
                              "corvid.transport=dpdk\n"
                              "corvid.eal=--vdev=net_tap0 -m 512\n";
     struct cv_config c;
@@ -238,6 +240,7 @@ TEST(Config, EveryKeyIsParsed)
     EXPECT_EQ(3, c.io_lcores[1]);
     EXPECT_EQ(4, c.sequencer_lcore);
     EXPECT_EQ(CV_POLL_BUSY, c.poll_mode);
+    EXPECT_EQ(50, c.poll_spin_us);
     EXPECT_EQ(CV_TRANSPORT_DPDK, c.transport);
     EXPECT_STREQ("--vdev=net_tap0 -m 512", c.eal_args);
     EXPECT_TRUE(cv_config_distributed(&c));
@@ -377,6 +380,8 @@ TEST(Config, EveryValidationErrorNamesKeyValueAndLimit)
                                     "(0..1023)"},
         {"corvid.pollMode=spin",
          "zoo.cfg:4: corvid.pollMode: 'spin' is not a poll mode (busy or adaptive)"},
+        {"corvid.pollSpinUs=-1",
+         "zoo.cfg:4: corvid.pollSpinUs: '-1' is not an integer in 0..1000000"},
         {"corvid.transport=rdma",
          "zoo.cfg:4: corvid.transport: 'rdma' is not a transport (socket or dpdk)"},
         {"corvid.maxSessions=0",
