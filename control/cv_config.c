@@ -140,6 +140,8 @@ static const struct key keys[] = {
      "transactions logged between snapshots", Z},
     {"preAllocSize", K_INT64, O(pre_alloc_kb), 1, INT64_MAX / 1024, "65536",
      "log file preallocation, KB", Z},
+    {"fsync.warningthresholdms", K_INT64, O(fsync_warning_ms), 0, INT64_MAX, "1000",
+     "a log write slower than this counts as a slow sync (mntr) and is logged", Z},
     {"autopurge.snapRetainCount", K_INT, O(snap_retain_count), INT_MIN, INT_MAX, "3",
      "snapshots (and their logs) kept by autopurge; below 3 means 3", Z},
     {"autopurge.purgeInterval", K_INT, O(purge_interval_h), 0, INT_MAX, "0",

@@ -150,6 +150,7 @@ struct cv_config {
     enum cv_config_role peer_type; /* peerType */
     int64_t snap_count;            /* snapCount: transactions between snapshots */
     int64_t pre_alloc_kb;          /* preAllocSize, KB */
+    int64_t fsync_warning_ms;      /* fsync.warningthresholdms */
     int32_t snap_retain_count;     /* autopurge.snapRetainCount (>= 3) */
     int32_t purge_interval_h;      /* autopurge.purgeInterval, hours; 0 = off */
     bool admin_enabled;            /* admin.enableServer */

@@ -81,6 +81,7 @@ TEST(Config, EmbeddedDefaultsAreZooKeepersWithLoopbackAndSrvrOnly)
     EXPECT_TRUE(c.sync_enabled);
     EXPECT_EQ(100000, c.snap_count);
     EXPECT_EQ(65536, c.pre_alloc_kb);
+    EXPECT_EQ(1000, c.fsync_warning_ms);
     EXPECT_EQ(3, c.snap_retain_count);
     EXPECT_EQ(0, c.purge_interval_h);
     EXPECT_TRUE(c.admin_enabled);
@@ -150,6 +151,7 @@ TEST(Config, EveryKeyIsParsed)
                              "localSessionsUpgradingEnabled=true\n"
                              "snapCount=5000\n"
                              "preAllocSize=1024\n"
+                             "fsync.warningthresholdms=250\n"
                              "autopurge.snapRetainCount=5\n"
                              "autopurge.purgeInterval=24\n"
                              "admin.enableServer=false\n"
@@ -209,6 +211,7 @@ TEST(Config, EveryKeyIsParsed)
     EXPECT_TRUE(c.local_sessions_upgrading_enabled);
     EXPECT_EQ(5000, c.snap_count);
     EXPECT_EQ(1024, c.pre_alloc_kb);
+    EXPECT_EQ(250, c.fsync_warning_ms);
     EXPECT_EQ(5, c.snap_retain_count);
     EXPECT_EQ(24, c.purge_interval_h);
     EXPECT_FALSE(c.admin_enabled);
