@@ -570,9 +570,10 @@ class RawZK:
             return True
         return False
 
-    def call(self, op, body, xid=None, timeout=None):
-        """Send one request and wait for its reply. Returns a Reader
-        positioned at the reply body; raises RawZK.Error on a non-zero err."""
+    def exchange(self, op, body, xid=None, timeout=None):
+        """Send one request and wait for its reply, queueing watch events and
+        skipping ping replies on the way. Returns (zxid, err, Reader
+        positioned at the reply body), whatever err is."""
         xid, payload = self.frame(op, body, xid)
         self.send_frame(payload)
         deadline = time.time() + (self.io_timeout if timeout is None else timeout)
@@ -581,18 +582,21 @@ class RawZK:
             rxid = r.int()
             zxid = r.long()
             err = r.int()
-            if rxid == -1:
-                self.events.append((r.int(), r.int(), r.str()))
-                continue
-            if rxid == -2:
+            if self._handle_unsolicited(r, rxid):
                 continue
             if zxid > 0:
                 self.last_zxid = max(self.last_zxid, zxid)
             if rxid != xid:
                 raise AssertionError("reply xid %d, expected %d" % (rxid, xid))
-            if err != 0:
-                raise RawZK.Error(err, op)
-            return r
+            return zxid, err, r
+
+    def call(self, op, body, xid=None, timeout=None):
+        """Send one request and wait for its reply. Returns a Reader
+        positioned at the reply body; raises RawZK.Error on a non-zero err."""
+        _, err, r = self.exchange(op, body, xid, timeout)
+        if err != 0:
+            raise RawZK.Error(err, op)
+        return r
 
     def ping(self):
         self.send_frame(struct.pack(">ii", -2, self.OP_PING))
@@ -678,42 +682,23 @@ class RawZK:
     def remove_watches(self, path, wtype):
         self.call(self.OP_REMOVEWATCHES, self.s(path) + struct.pack(">i", wtype))
 
+    def set_watches_body(self, relative_zxid, data=(), exist=(), child=()):
+        return (struct.pack(">q", relative_zxid) + self.str_vec(list(data))
+                + self.str_vec(list(exist)) + self.str_vec(list(child)))
+
     def set_watches_frame(self, relative_zxid, data=(), exist=(), child=()):
         """An encoded SetWatches frame (xid -8), for pipelining after connect."""
-        body = (struct.pack(">q", relative_zxid) + self.str_vec(list(data))
-                + self.str_vec(list(exist)) + self.str_vec(list(child)))
-        payload = struct.pack(">ii", -8, self.OP_SETWATCHES) + body
+        payload = (struct.pack(">ii", -8, self.OP_SETWATCHES)
+                   + self.set_watches_body(relative_zxid, data, exist, child))
         return struct.pack(">i", len(payload)) + payload
 
     def set_watches(self, relative_zxid, data=(), exist=(), child=()):
-        self.sock.sendall(self.set_watches_frame(relative_zxid, data, exist, child))
-        deadline = time.time() + self.io_timeout
-        while True:
-            r = self.Reader(self.read_frame(max(0.01, deadline - time.time())))
-            xid = r.int()
-            r.long()
-            err = r.int()
-            if xid == -8:
-                if err:
-                    raise RawZK.Error(err, self.OP_SETWATCHES)
-                return
-            self._handle_unsolicited(r, xid)
+        self.call(self.OP_SETWATCHES, self.set_watches_body(relative_zxid, data, exist, child),
+                  xid=-8)
 
     def add_auth(self, scheme, auth):
         body = struct.pack(">i", 0) + self.s(scheme) + self.buf(auth)
-        self.sock.sendall(struct.pack(">i", 8 + len(body))
-                          + struct.pack(">ii", -4, self.OP_AUTH) + body)
-        deadline = time.time() + self.io_timeout
-        while True:
-            r = self.Reader(self.read_frame(max(0.01, deadline - time.time())))
-            xid = r.int()
-            r.long()
-            err = r.int()
-            if xid == -4:
-                if err:
-                    raise RawZK.Error(err, self.OP_AUTH)
-                return
-            self._handle_unsolicited(r, xid)
+        self.call(self.OP_AUTH, body, xid=-4)
 
     def wait_closed(self, timeout=5.0):
         """True if the server closes the connection within `timeout` (no

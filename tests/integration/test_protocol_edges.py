@@ -19,23 +19,15 @@ OP_CHECK_WATCHES, OP_MULTI, OP_DELETE_CONTAINER, OP_SASL = 17, 14, 20, 102
 
 
 def reply(r, op, body):
-    """Send one request; return (xid matches, zxid, err, body bytes)."""
-    xid, payload = r.frame(op, body)
-    r.send_frame(payload)
-    while True:
-        data = r.read_frame()
-        rd = RawZK.Reader(data)
-        rxid, zxid, err = rd.int(), rd.long(), rd.int()
-        if rxid in (-1, -2):
-            continue
-        return rxid == xid, zxid, err, data[16:]
+    """Send one request; return (zxid, err, body bytes) of its reply."""
+    zxid, err, rd = r.exchange(op, body)
+    return zxid, err, rd.d[rd.o:]
 
 
 def test_unknown_opcode_is_unimplemented_and_closes_the_connection(raw):
     r = raw()
     r.connect(4000)
-    ok, zxid, err, body = reply(r, 77, b"")
-    assert (ok, zxid, err, body) == (True, -1, UNIMPLEMENTED, b"")
+    assert reply(r, 77, b"") == (-1, UNIMPLEMENTED, b"")
     assert r.wait_closed(timeout=3.0)
     # Only the connection went: the session is still there.
     r2 = raw()
@@ -48,9 +40,7 @@ def test_unknown_opcode_is_unimplemented_and_closes_the_connection(raw):
 def test_sasl_without_a_sasl_server_answers_a_null_token(raw):
     r = raw()
     r.connect(4000)
-    ok, zxid, err, body = reply(r, OP_SASL, RawZK.buf(b"token"))
-    assert (ok, zxid, err) == (True, 0, 0)
-    assert body == struct.pack(">i", -1)
+    assert reply(r, OP_SASL, RawZK.buf(b"token")) == (0, 0, struct.pack(">i", -1))
     assert r.exists("/") is not None      # the connection stays usable
     r.close_session()
 
@@ -60,8 +50,8 @@ def test_client_sent_delete_container_is_refused_as_an_error_txn(raw, base):
     r.connect(4000)
     r.create(base + "/box", b"", mode=r.CONTAINER)
     before = r.exists(base + "/box")["mzxid"]
-    ok, zxid, err, _ = reply(r, OP_DELETE_CONTAINER, RawZK.s(base + "/box"))
-    assert (ok, err) == (True, BADARGUMENTS)
+    zxid, err, _ = reply(r, OP_DELETE_CONTAINER, RawZK.s(base + "/box"))
+    assert err == BADARGUMENTS
     assert zxid == before + 1           # an ErrorTxn: it consumed a zxid
     assert r.exists(base + "/box") is not None
     r.close_session()
@@ -71,20 +61,20 @@ def test_reads_do_not_validate_paths(raw):
     r = raw()
     r.connect(4000)
     # "" names the root in ZooKeeper's DataTree.
-    ok, _, err, body = reply(r, r.OP_GETCHILDREN2, RawZK.s("") + b"\0")
-    assert (ok, err) == (True, 0)
+    _, err, body = reply(r, r.OP_GETCHILDREN2, RawZK.s("") + b"\0")
+    assert err == 0
     names = RawZK.Reader(body)
     assert "zookeeper" in [names.str() for _ in range(names.int())]
     # addWatch registers whatever path it is given; a null path or an unknown
     # mode fails inside the server (MARSHALLINGERROR).
-    assert reply(r, r.OP_ADDWATCH, RawZK.s("") + struct.pack(">i", 0))[2] == 0
-    assert reply(r, r.OP_ADDWATCH, RawZK.s("rel") + struct.pack(">i", 1))[2] == 0
-    assert reply(r, r.OP_ADDWATCH, RawZK.s("/a") + struct.pack(">i", 2))[2] == MARSHALLINGERROR
-    assert reply(r, r.OP_ADDWATCH, RawZK.s(None) + struct.pack(">i", 0))[2] == MARSHALLINGERROR
-    assert reply(r, r.OP_GETDATA, RawZK.s(None) + b"\0")[2] == MARSHALLINGERROR
-    assert reply(r, OP_CHECK_WATCHES, RawZK.s("/a") + struct.pack(">i", 0))[2] == MARSHALLINGERROR
-    assert reply(r, r.OP_REMOVEWATCHES, RawZK.s("") + struct.pack(">i", 3))[2] == 0
-    assert reply(r, r.OP_REMOVEWATCHES, RawZK.s("") + struct.pack(">i", 3))[2] == NOWATCHER
+    assert reply(r, r.OP_ADDWATCH, RawZK.s("") + struct.pack(">i", 0))[1] == 0
+    assert reply(r, r.OP_ADDWATCH, RawZK.s("rel") + struct.pack(">i", 1))[1] == 0
+    assert reply(r, r.OP_ADDWATCH, RawZK.s("/a") + struct.pack(">i", 2))[1] == MARSHALLINGERROR
+    assert reply(r, r.OP_ADDWATCH, RawZK.s(None) + struct.pack(">i", 0))[1] == MARSHALLINGERROR
+    assert reply(r, r.OP_GETDATA, RawZK.s(None) + b"\0")[1] == MARSHALLINGERROR
+    assert reply(r, OP_CHECK_WATCHES, RawZK.s("/a") + struct.pack(">i", 0))[1] == MARSHALLINGERROR
+    assert reply(r, r.OP_REMOVEWATCHES, RawZK.s("") + struct.pack(">i", 3))[1] == 0
+    assert reply(r, r.OP_REMOVEWATCHES, RawZK.s("") + struct.pack(">i", 3))[1] == NOWATCHER
     r.close_session()
 
 
@@ -99,8 +89,8 @@ def test_multi_answers_create2_with_the_path_and_containers_with_a_stat(raw, bas
     body = (op(r.OP_CREATE2, base + "/m1", 0) + op(r.OP_CREATE_CONTAINER, base + "/m2", 4)
             + op(r.OP_CREATE_TTL, base + "/m3", 5, struct.pack(">q", 60000))
             + op(1, base + "/m4", 0) + struct.pack(">iBi", -1, 1, -1))
-    ok, _, err, res = reply(r, OP_MULTI, body)
-    assert (ok, err) == (True, 0)
+    _, err, res = reply(r, OP_MULTI, body)
+    assert err == 0
     rd = RawZK.Reader(res)
     types = []
     while True:
