@@ -42,32 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "cv_core.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static size_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%lu %lu", &size, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 struct result {
     const char *key; /* JSON key */
@@ -83,52 +59,19 @@ static void summarize(struct result *r, uint32_t *lat, uint64_t n, double wall_s
     uint64_t sum = 0;
     for (uint64_t i = 0; i < n; i++)
         sum += lat[i];
-    qsort(lat, n, sizeof(*lat), cmp_u32);
+    struct percentiles p = percentiles_of(lat, n);
     r->ops = n;
     r->busy_s = (double)sum / 1e9;
     r->wall_s = wall_s;
-    r->p50 = lat[n / 2];
-    r->p99 = lat[(n * 99) / 100];
-    r->p999 = lat[(n * 999) / 1000];
-    r->max = lat[n - 1];
+    r->p50 = p.p50;
+    r->p99 = p.p99;
+    r->p999 = p.p999;
+    r->max = p.max;
 }
 
 static uint32_t clamp_ns(uint64_t d)
 {
     return (uint32_t)(d > UINT32_MAX ? UINT32_MAX : d);
-}
-
-static size_t node_path(char *buf, uint64_t i)
-{
-    return (size_t)sprintf(buf, "/bench/d%03llu/n%06llu", (unsigned long long)(i / 1000),
-                           (unsigned long long)i);
-}
-
-static size_t dir_path(char *buf, uint64_t d)
-{
-    return (size_t)sprintf(buf, "/bench/d%03llu", (unsigned long long)d);
-}
-
-/* A stride that visits every index of [0, n) once (same as bench_tree and
- * ZkTreeBench). */
-static uint64_t gcd(uint64_t a, uint64_t b)
-{
-    while (b) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
-static uint64_t stride_for(uint64_t n, uint64_t seed)
-{
-    uint64_t s = (n / 2 + 7919 + seed * 104729) % n;
-    if (s == 0)
-        s = 1;
-    while (gcd(s, n) != 1)
-        s++;
-    return s;
 }
 
 static uint32_t be32(const uint8_t *p)
