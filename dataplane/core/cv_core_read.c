@@ -36,6 +36,16 @@ static const struct cv_znode *lookup(struct rd *x, const struct cv_jbuf *p)
     return cv_tree_lookup(x->c->tree, (const char *)p->ptr, (size_t)p->len);
 }
 
+/* The node a read names: 0, CV_ZNONODE, or CV_ZMARSHALLINGERROR for a null
+ * path (ZooKeeper: a NullPointerException inside FinalRequestProcessor). */
+static int32_t find(struct rd *x, const struct cv_jbuf *p, const struct cv_znode **out)
+{
+    if (p->len < 0)
+        return CV_ZMARSHALLINGERROR;
+    *out = lookup(x, p);
+    return *out ? 0 : CV_ZNONODE;
+}
+
 static int acl_check(struct rd *x, const struct cv_znode *n, int perm)
 {
     const struct cv_acl *acls = NULL;
@@ -80,13 +90,9 @@ static int children(struct rd *x, const struct cv_znode *n, struct cv_jvec *out)
 /* getData / getChildren as handleGetDataRequest / handleGetChildrenRequest. */
 static int32_t get_data(struct rd *x, const struct cv_path_watch *q, struct cv_get_data_response *o)
 {
-    if (q->path.len < 0)
-        return CV_ZMARSHALLINGERROR; /* ZooKeeper: NullPointerException */
-    const struct cv_znode *n = lookup(x, &q->path);
-    if (!n)
-        return CV_ZNONODE;
-    int32_t err = acl_check(x, n, CV_PERM_READ);
-    if (err)
+    const struct cv_znode *n;
+    int32_t err = find(x, &q->path, &n);
+    if (err || (err = acl_check(x, n, CV_PERM_READ)))
         return err;
     int32_t len;
     cv_znode_data(x->c->tree, n, &o->data.ptr, &len);
@@ -100,13 +106,9 @@ static int32_t get_data(struct rd *x, const struct cv_path_watch *q, struct cv_g
 static int32_t get_children(struct rd *x, const struct cv_path_watch *q,
                             struct cv_children_response *o)
 {
-    if (q->path.len < 0)
-        return CV_ZMARSHALLINGERROR; /* ZooKeeper: NullPointerException */
-    const struct cv_znode *n = lookup(x, &q->path);
-    if (!n)
-        return CV_ZNONODE;
-    int32_t err = acl_check(x, n, CV_PERM_READ);
-    if (err)
+    const struct cv_znode *n;
+    int32_t err = find(x, &q->path, &n);
+    if (err || (err = acl_check(x, n, CV_PERM_READ)))
         return err;
     if (children(x, n, &o->children))
         return CV_ZSYSTEMERROR;
@@ -118,13 +120,9 @@ static int32_t get_children(struct rd *x, const struct cv_path_watch *q,
 
 static int32_t get_acl(struct rd *x, const struct cv_path *q, struct cv_get_acl_response *o)
 {
-    if (q->path.len < 0)
-        return CV_ZMARSHALLINGERROR; /* ZooKeeper: NullPointerException */
-    const struct cv_znode *n = lookup(x, &q->path);
-    if (!n)
-        return CV_ZNONODE;
-    int32_t err = acl_check(x, n, CV_PERM_READ | CV_PERM_ADMIN);
-    if (err)
+    const struct cv_znode *n;
+    int32_t err = find(x, &q->path, &n);
+    if (err || (err = acl_check(x, n, CV_PERM_READ | CV_PERM_ADMIN)))
         return err;
     const struct cv_acl *acls;
     int32_t count;
@@ -394,16 +392,8 @@ int cv_core_read(struct cv_core *c, const struct cv_core_req *r, const struct cv
     case CV_OP_GET_CHILDREN2: err = get_children(&x, &q->u.path_watch, &resp.u.children); break;
     case CV_OP_GET_ACL: err = get_acl(&x, &q->u.path, &resp.u.get_acl); break;
     case CV_OP_GET_ALL_CHILDREN_NUMBER: {
-        if (q->u.path.path.len < 0) {
-            err = CV_ZMARSHALLINGERROR;
-            break;
-        }
-        const struct cv_znode *n = lookup(&x, &q->u.path.path);
-        if (!n) {
-            err = CV_ZNONODE;
-            break;
-        }
-        if ((err = acl_check(&x, n, CV_PERM_READ)))
+        const struct cv_znode *n;
+        if ((err = find(&x, &q->u.path.path, &n)) || (err = acl_check(&x, n, CV_PERM_READ)))
             break;
         resp.u.number.value = (int32_t)cv_tree_count_descendants(c->tree, n);
         break;
