@@ -2,21 +2,28 @@
  * corvid — the appliance binary: a ZooKeeper-compatible server.
  *
  *   corvid [--config zoo.cfg]   serve (embedded default config without --config)
+ *   corvid --check-data [--config zoo.cfg]  report the data directory's state
  *   corvid --self-check [F...]  replay recorded ZooKeeper conversations through the codec
  *   corvid --version | --help
  *
- * The server reads ZooKeeper's zoo.cfg, launches its lcores through DPDK's
- * EAL (socket transport: kernel TCP on each io lcore), and runs the sequencer
- * with the pure core. Until the storage work lands it keeps everything in
- * memory and says so at start-up and in `srvr`.
+ * The server reads ZooKeeper's zoo.cfg, recovers its state from dataDir
+ * (snapshots) and dataLogDir (the write-ahead log), launches its lcores
+ * through DPDK's EAL (socket transport: kernel TCP on each io lcore), and
+ * runs the sequencer with the pure core. Exit status: 0 after a clean stop,
+ * 1 on a start-up failure, 2 for a bad configuration or a data directory
+ * whose history is damaged (see --check-data).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <numa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <liburing.h>
 #include <rte_version.h>
@@ -28,6 +35,7 @@
 #include "cv_seq.h"
 #include "cv_server_fourlw.h"
 #include "cv_sock.h"
+#include "cv_store.h"
 
 #ifndef CV_GOLDEN_DIR
 #define CV_GOLDEN_DIR "tests/proto/golden"
@@ -36,15 +44,19 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: corvid [--config zoo.cfg] [--self-check [FILE.frames ...]] [--version] "
-            "[--help]\n"
+            "usage: corvid [--config zoo.cfg] [--check-data] [--self-check [FILE.frames ...]]\n"
+            "              [--version] [--help]\n"
             "\n"
             "corvid is a ZooKeeper-compatible coordination server. It reads ZooKeeper's\n"
             "zoo.cfg (with no --config, an embedded default: 127.0.0.1:2181, ./data) and\n"
-            "serves ZooKeeper clients. This build keeps all data in memory (nothing\n"
-            "survives a restart) until the storage work lands.\n"
+            "serves ZooKeeper clients. Writes are acknowledged once they are in the\n"
+            "write-ahead log on disk (dataLogDir/corvid-log; snapshots in\n"
+            "dataDir/corvid-snap); a restart recovers the tree and the sessions.\n"
             "\n"
             "  --config FILE           read zoo.cfg from FILE; bad values exit with status 2\n"
+            "  --check-data            report the snapshots and the log of the configured data\n"
+            "                          directories without changing them; exit status 0 when\n"
+            "                          corvid can start on them, 2 when their history is damaged\n"
             "  --self-check [FILE...]  replay recorded ZooKeeper conversations (default:\n"
             "                          every *.frames file in %s)\n"
             "                          through the codec; exit status 0 when all are byte-exact\n"
@@ -161,6 +173,84 @@ static void warn_cb(void *ctx, const char *msg)
     fprintf(stderr, "corvid: warning: %s\n", msg);
 }
 
+/* Where the log and the snapshots live (see cv_store.h). */
+static void data_paths(const struct cv_config *cfg, char *log, char *snap, size_t cap)
+{
+    const char *ld = cfg->data_log_dir[0] ? cfg->data_log_dir : cfg->data_dir;
+    snprintf(log, cap, "%s/corvid-log", ld);
+    snprintf(snap, cap, "%s/corvid-snap", cfg->data_dir);
+}
+
+static int mkdirs(const char *path)
+{
+    char p[CV_CONFIG_PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *q = '/';
+    }
+    return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Standalone without corvid.secret: a key generated once and kept in
+ * dataDir/corvid-secret (mode 0600), so session passwords stay valid across
+ * restarts (a recovered session must accept its client's password). */
+static int load_secret(const char *data_dir, uint8_t *key, uint32_t *len)
+{
+    char path[CV_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/corvid-secret", data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, key, 32);
+        close(fd);
+        if (n != 32) {
+            fprintf(stderr,
+                    "corvid: %s is damaged (not 32 bytes): remove it to start "
+                    "anew (clients' sessions then expire)\n",
+                    path);
+            return -1;
+        }
+        *len = 32;
+        return 0;
+    }
+    FILE *ur = fopen("/dev/urandom", "rb");
+    if (!ur || fread(key, 1, 32, ur) != 32) {
+        fprintf(stderr, "corvid: cannot read /dev/urandom for the session secret\n");
+        if (ur)
+            fclose(ur);
+        return -1;
+    }
+    fclose(ur);
+    char tmp[CV_CONFIG_PATH_MAX + 40];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && write(fd, key, 32) == 32 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && rename(tmp, path) == 0;
+    int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ok = ok && dfd >= 0 && fsync(dfd) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    if (!ok) {
+        fprintf(stderr, "corvid: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    *len = 32;
+    return 0;
+}
+
+static int check_data(const struct cv_config *cfg)
+{
+    char log[CV_CONFIG_PATH_MAX + 32], snap[CV_CONFIG_PATH_MAX + 32];
+    data_paths(cfg, log, snap, sizeof log);
+    return cv_store_check(log, snap, stdout) == 0 ? 0 : 2;
+}
+
 static int serve(struct cv_config *cfg)
 {
     char err[512];
@@ -230,19 +320,44 @@ static int serve(struct cv_config *cfg)
     qc.core.sess.min_timeout_ms = cfg->min_session_timeout;
     qc.core.sess.max_timeout_ms = cfg->max_session_timeout;
     qc.core.sess.max_sessions = cfg->max_sessions;
+    char log_dir[CV_CONFIG_PATH_MAX + 32], snap_dir[CV_CONFIG_PATH_MAX + 32];
+    data_paths(cfg, log_dir, snap_dir, sizeof log_dir);
+    int mk = mkdirs(cfg->data_dir);
+    if (!mk && cfg->data_log_dir[0])
+        mk = mkdirs(cfg->data_log_dir);
+    if (mk) {
+        fprintf(stderr, "corvid: cannot create the data directories (%s): %s\n", cfg->data_dir,
+                strerror(-mk));
+        return 1;
+    }
     if (cfg->secret_len) {
         memcpy(qc.core.sess.secret, cfg->secret, cfg->secret_len);
         qc.core.sess.secret_len = cfg->secret_len;
-    } else {
-        /* Standalone without corvid.secret: a random key per start. */
-        FILE *ur = fopen("/dev/urandom", "rb");
-        if (!ur || fread(qc.core.sess.secret, 1, 32, ur) != 32) {
-            fprintf(stderr, "corvid: cannot read /dev/urandom for the session secret\n");
-            return 1;
-        }
-        fclose(ur);
-        qc.core.sess.secret_len = 32;
+    } else if (load_secret(cfg->data_dir, qc.core.sess.secret, &qc.core.sess.secret_len)) {
+        return 1;
     }
+    struct cv_store_config stc;
+    cv_store_config_defaults(&stc);
+    stc.log_dir = log_dir;
+    stc.snap_dir = snap_dir;
+    stc.force_sync = cfg->force_sync;
+    stc.snap_count = cfg->snap_count;
+    stc.snap_retain = (uint32_t)(cfg->snap_retain_count < 3 ? 3 : cfg->snap_retain_count);
+    stc.purge_interval_ms = (int64_t)cfg->purge_interval_h * 3600 * 1000;
+    stc.slow_ms =
+        (uint32_t)(cfg->fsync_warning_ms > UINT32_MAX ? UINT32_MAX : cfg->fsync_warning_ms);
+    /* preAllocSize (KB) sizes a segment, as it sizes ZooKeeper's log files. */
+    uint64_t seg = (uint64_t)cfg->pre_alloc_kb * 1024 / CV_WAL_BLOCK * CV_WAL_BLOCK;
+    stc.segment_bytes = seg < (4u << 20) ? (4u << 20) : seg;
+    stc.backend = cfg->wal_io == CV_WALIO_PWRITE ? CV_WAL_IO_PWRITE : CV_WAL_IO_URING;
+    if (cfg->test_wal_stall_file[0]) {
+        stc.stall_file = cfg->test_wal_stall_file;
+        fprintf(stderr,
+                "corvid: warning: corvid.test.walStallFile is set (%s): a test-only "
+                "disk stall injector is in the log's path\n",
+                stc.stall_file);
+    }
+    qc.store = &stc;
     qc.core.server_id = 0;
     qc.core.start_ms = cv_rt_now_ms();
     qc.core.super_digest = cfg->super_digest[0] ? cfg->super_digest : NULL;
@@ -269,11 +384,27 @@ static int serve(struct cv_config *cfg)
     s4.sessions = calloc(s4.sessions_cap, sizeof *s4.sessions);
     struct cv_seq_hooks hooks = {&s4, cv_server_fourlw};
     struct cv_seq *seq;
-    if (!s4.conns || !s4.sessions ||
-        cv_seq_new(&seq, rt, &qc, to_seq, from_seq, nio, &hooks, err, sizeof err)) {
-        fprintf(stderr, "corvid: %s\n", err);
+    if (!s4.conns || !s4.sessions) {
+        fprintf(stderr, "corvid: out of memory\n");
         return 1;
     }
+    int sr = cv_seq_new(&seq, rt, &qc, to_seq, from_seq, nio, &hooks, err, sizeof err);
+    if (sr) {
+        fprintf(stderr, "corvid: %s\n", err);
+        return sr == -EUCLEAN ? 2 : 1;
+    }
+    struct cv_store_stats sst;
+    cv_seq_store_stats(seq, &sst);
+    char from[48] = "no snapshot";
+    if (sst.recovered_snapshot_zxid >= 0)
+        snprintf(from, sizeof from, "snapshot 0x%" PRIx64, (uint64_t)sst.recovered_snapshot_zxid);
+    fprintf(stderr,
+            "corvid: storage: log %s (%s%s, forceSync=%s), snapshots %s; recovered from %s + "
+            "%" PRIu64 " log record(s) in %" PRIu64 " ms: zxid 0x%" PRIx64 "\n",
+            log_dir, sst.wal.backend == CV_WAL_IO_URING ? "io_uring" : "pwrite",
+            sst.wal.uring_fallback ? ", io_uring unavailable" : "", cfg->force_sync ? "yes" : "no",
+            snap_dir, from, sst.recovered_records, sst.recovery_ms,
+            (uint64_t)cv_core_last_applied(cv_seq_core(seq)));
     cv_reactor_add(cv_rt_reactor(rt, 0), cv_seq_poll, seq, "sequencer");
     for (unsigned i = 0; i < nio; i++) {
         for (unsigned r = 0; r < rc.nlcores; r++) {
@@ -290,9 +421,7 @@ static int serve(struct cv_config *cfg)
     cv_rt_handle_signals();
     fprintf(stderr,
             "corvid %s: serving ZooKeeper clients on %s:%u (standalone, %u lcore(s), %s "
-            "polling)\n"
-            "corvid: IN-MEMORY ONLY: this build has no durable storage yet; every znode and "
-            "session is lost when the process stops\n",
+            "polling)\n",
             CV_VERSION, sc.addr, cfg->client_port, rc.nlcores,
             rc.mode == CV_RT_POLL_BUSY ? "busy" : "adaptive");
     cv_rt_run(rt);
@@ -307,18 +436,17 @@ static int serve(struct cv_config *cfg)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"self-check", no_argument, NULL, 's'},
-        {"version", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"self-check", no_argument, NULL, 's'},
+        {"check-data", no_argument, NULL, 'd'},   {"version", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
-    int self = 0, c;
+    int self = 0, check = 0, c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 's': self = 1; break;
+        case 'd': check = 1; break;
         case 'v': print_versions(); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -339,6 +467,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "corvid: %s\n", err[0] ? err : "invalid configuration");
         return 2;
     }
+    if (check)
+        return check_data(&cfg);
     if (cv_config_distributed(&cfg))
         fprintf(stderr, "corvid: warning: server.N lines are stored, but ensembles are not "
                         "implemented yet: serving standalone\n");

@@ -51,6 +51,7 @@ enum ktype {
     K_LCORE,
     K_POLL,
     K_TRANSPORT,
+    K_WALIO,
     K_SECRET,
     K_DIGEST,
     K_PEERTYPE,
@@ -190,7 +191,7 @@ static const struct key keys[] = {
      0},
     {"corvid.secret", K_SECRET, 0, 0, 0, NULL,
      "session password key, 32..128 hex digits, the same on every server (required in an "
-     "ensemble; standalone: random per start)",
+     "ensemble; standalone: generated once and kept in dataDir/corvid-secret)",
      0},
     {"corvid.maxSessions", K_INT, O(max_sessions), 1, 1 << 28, "65536",
      "session table capacity, the same on every server", 0},
@@ -209,6 +210,15 @@ static const struct key keys[] = {
     {"corvid.transport", K_TRANSPORT, O(transport), 0, 0, "socket",
      "socket (kernel TCP, epoll) or dpdk (kernel bypass)", 0},
     {"corvid.eal", K_STR, O(eal_args), 0, 0, "", "extra DPDK EAL arguments (dpdk transport)", 0},
+    {"corvid.walBackend", K_WALIO, O(wal_io), 0, 0, "io_uring",
+     "how log batches reach the disk: io_uring (O_DIRECT writes with RWF_DSYNC, reaped "
+     "without blocking; falls back to pwrite where io_uring is unavailable) or pwrite "
+     "(O_DIRECT pwrite + fdatasync on the sequencer lcore)",
+     0},
+    {"corvid.test.walStallFile", K_STR, O(test_wal_stall_file), 0, 0, "",
+     "TESTS ONLY: while this file exists, log writes do not complete (an injected disk "
+     "stall); never set it in production",
+     0},
 };
 
 #undef O
@@ -665,6 +675,14 @@ static int apply(struct perr *pe, struct cv_config *c, const struct key *k, cons
             c->transport = CV_TRANSPORT_DPDK;
         else
             return fail(pe, "%s: '%s' is not a transport (socket or dpdk)", key, v);
+        return 0;
+    case K_WALIO:
+        if (eq_ci(v, "io_uring"))
+            c->wal_io = CV_WALIO_URING;
+        else if (eq_ci(v, "pwrite"))
+            c->wal_io = CV_WALIO_PWRITE;
+        else
+            return fail(pe, "%s: '%s' is not a log backend (io_uring or pwrite)", key, v);
         return 0;
     case K_SECRET: {
         size_t n = strlen(v);

@@ -100,6 +100,7 @@ int cv_config_4lw_word(const char cmd[4]);
 enum cv_config_role { CV_ROLE_PARTICIPANT = 0, CV_ROLE_OBSERVER = 1 };
 enum cv_config_poll { CV_POLL_ADAPTIVE = 0, CV_POLL_BUSY = 1 };
 enum cv_config_transport { CV_TRANSPORT_SOCKET = 0, CV_TRANSPORT_DPDK = 1 };
+enum cv_config_wal_io { CV_WALIO_URING = 0, CV_WALIO_PWRITE = 1 };
 
 /* server.N=host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort] */
 struct cv_config_server {
@@ -180,8 +181,10 @@ struct cv_config {
     enum cv_config_poll poll_mode;
     int32_t poll_spin_us; /* corvid.pollSpinUs: adaptive mode's spin before sleeping */
     enum cv_config_transport transport;
-    char eal_args[CV_CONFIG_STR_MAX]; /* corvid.eal: extra DPDK EAL arguments */
-    uint32_t max_sessions;            /* corvid.maxSessions: same on every server */
+    char eal_args[CV_CONFIG_STR_MAX];            /* corvid.eal: extra DPDK EAL arguments */
+    uint32_t max_sessions;                       /* corvid.maxSessions: same on every server */
+    enum cv_config_wal_io wal_io;                /* corvid.walBackend */
+    char test_wal_stall_file[CV_CONFIG_STR_MAX]; /* corvid.test.walStallFile ("" off) */
 };
 
 /* corvid's embedded configuration, used when no --config is given: a zoo.cfg

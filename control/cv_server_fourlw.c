@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <dirent.h>
@@ -96,6 +97,80 @@ static int64_t open_fds(void)
     return n > 2 ? n - 3 : 0; /* ., .. and the directory's own fd */
 }
 
+/* mntr lines for the log and snapshots beyond ZooKeeper's own keys: the
+ * slow-sync counter under ZooKeeper 3.5's name, and the log write latency
+ * histogram as cumulative counts per power-of-two bucket (microseconds). */
+static size_t mntr_storage(struct cv_seq *seq, const struct cv_seq_stats *st, char *out, size_t cap)
+{
+    struct cv_store_stats ss;
+    size_t len = 0;
+#define OUT(...)                                                                                   \
+    do {                                                                                           \
+        if (len < cap) {                                                                           \
+            int k_ = snprintf(out + len, cap - len, __VA_ARGS__);                                  \
+            len += k_ > 0 ? (size_t)k_ : 0;                                                        \
+        }                                                                                          \
+    } while (0)
+    OUT("zk_corvid_pending_txns\t%u\n", st->pending_txns);
+    OUT("zk_corvid_held_requests\t%u\n", st->held_requests);
+    if (!cv_seq_store_stats(seq, &ss))
+        return len < cap ? len : cap - 1;
+    const struct cv_wal_stats *w = &ss.wal;
+    OUT("zk_fsync_threshold_exceed_count\t%" PRIu64 "\n", w->slow_syncs);
+    OUT("zk_corvid_log_backend\t%s\n", w->backend == CV_WAL_IO_URING ? "io_uring" : "pwrite");
+    OUT("zk_corvid_log_batches\t%" PRIu64 "\n", w->batches);
+    OUT("zk_corvid_log_records\t%" PRIu64 "\n", w->records);
+    OUT("zk_corvid_log_bytes\t%" PRIu64 "\n", w->bytes);
+    OUT("zk_corvid_log_write_max_us\t%" PRIu64 "\n", w->write_ns_max / 1000);
+    uint64_t cum = 0;
+    int last = 0;
+    for (int b = 0; b < 32; b++)
+        if (w->hist[b])
+            last = b;
+    for (int b = 0; b <= last && b < 31; b++) {
+        cum += w->hist[b];
+        OUT("zk_corvid_log_write_us_le_%llu\t%" PRIu64 "\n", 1ull << (b + 1), cum);
+    }
+    OUT("zk_corvid_log_write_us_le_inf\t%" PRIu64 "\n", w->batches);
+    OUT("zk_corvid_snapshot_last_zxid\t%" PRId64 "\n", ss.last_snapshot_zxid);
+    OUT("zk_corvid_snapshot_failures\t%" PRIu64 "\n", ss.snapshot_failures);
+    OUT("zk_corvid_snapshot_fork_max_us\t%" PRIu64 "\n", ss.fork_us_max);
+#undef OUT
+    return len < cap ? len : cap - 1;
+}
+
+/* ZooKeeper's own keys that storage feeds. */
+static bool mntr_lookup(void *ctx, const char *key, double *value)
+{
+    struct cv_store_stats *ss = ctx;
+    if (strcmp(key, "snap_count") == 0)
+        *value = (double)ss->snapshots;
+    else if (strcmp(key, "cnt_snapshottime") == 0)
+        *value = (double)ss->snapshots;
+    else if (strcmp(key, "sum_snapshottime") == 0)
+        *value = (double)ss->snapshot_ms_sum;
+    else if (strcmp(key, "max_snapshottime") == 0)
+        *value = (double)ss->snapshot_ms_max;
+    else if (strcmp(key, "avg_snapshottime") == 0)
+        *value = ss->snapshots ? (double)ss->snapshot_ms_sum / (double)ss->snapshots : 0;
+    else if (strcmp(key, "cnt_startup_txns_loaded") == 0 ||
+             strcmp(key, "cnt_startup_txns_load_time") == 0)
+        *value = 1;
+    else if (strcmp(key, "sum_startup_txns_loaded") == 0 ||
+             strcmp(key, "max_startup_txns_loaded") == 0 ||
+             strcmp(key, "min_startup_txns_loaded") == 0 ||
+             strcmp(key, "avg_startup_txns_loaded") == 0)
+        *value = (double)ss->recovered_records;
+    else if (strcmp(key, "sum_startup_txns_load_time") == 0 ||
+             strcmp(key, "max_startup_txns_load_time") == 0 ||
+             strcmp(key, "min_startup_txns_load_time") == 0 ||
+             strcmp(key, "avg_startup_txns_load_time") == 0)
+        *value = (double)ss->recovery_ms;
+    else
+        return false;
+    return true;
+}
+
 size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *out, size_t cap)
 {
     struct cv_server_4lw *srv = ctx;
@@ -133,6 +208,16 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     v.max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (int64_t)rl.rlim_cur : 0;
     v.uptime_ms = cv_rt_now_ms() - st.started_ms;
     v.response_last = v.response_min = v.response_max = -1;
+    static struct cv_store_stats ss;
+    if (cv_seq_store_stats(seq, &ss)) {
+        const struct cv_wal_stats *w = &ss.wal;
+        v.fsync_time.count = (int64_t)w->batches;
+        v.fsync_time.total = (int64_t)(w->write_ns_sum / 1000000);
+        v.fsync_time.min = (int64_t)(w->write_ns_min / 1000000);
+        v.fsync_time.max = (int64_t)(w->write_ns_max / 1000000);
+        v.mntr_lookup = mntr_lookup;
+        v.mntr_ctx = &ss;
+    }
     v.proposal_last = v.proposal_min = v.proposal_max = -1;
     struct conns_ctx cc = {srv->conns, 0, srv->conns_cap};
     cv_seq_foreach_conn(seq, collect_conn, &cc);
@@ -152,13 +237,8 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     v.env = &srv->env;
     unsigned actions = 0;
     int n = cv_fourlw_render(cmd, &v, out, cap, &actions);
-    /* Until storage lands, say so where operators look. */
-    static const char mem[] = "Storage: in-memory only (no durable log yet)\n";
-    if (n > 0 && (memcmp(cmd, "srvr", 4) == 0 || memcmp(cmd, "stat", 4) == 0) &&
-        memcmp(out, "Zookeeper version", 17) == 0 && (size_t)n + sizeof mem < cap) {
-        memcpy(out + n, mem, sizeof mem);
-        n += (int)sizeof mem - 1;
-    }
+    if (n > 0 && memcmp(cmd, "mntr", 4) == 0 && memcmp(out, "zk_version", 10) == 0)
+        n += (int)mntr_storage(seq, &st, out + n, cap - (size_t)n);
     if (actions & CV_FOURLW_RESET_CONN_STATS)
         cv_seq_reset_conn_stats(seq);
     if (actions & CV_FOURLW_RESET_SERVER_STATS)

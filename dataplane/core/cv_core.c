@@ -92,6 +92,11 @@ uint32_t cv_core_outstanding(const struct cv_core *c)
     return cv_core_change_count(c);
 }
 
+void cv_core_restart_clocks(struct cv_core *c, int64_t now_ms)
+{
+    cv_sess_restart_clocks(&c->sess, now_ms);
+}
+
 int cv_core_set_zxid(struct cv_core *c, int64_t zxid)
 {
     if (cv_core_change_count(c) || c->pending_n)
@@ -235,8 +240,6 @@ static const uint8_t core_magic[4] = {'C', 'V', 'C', 'S'};
 int cv_core_serialize(const struct cv_core *c, int (*write)(void *ctx, const void *p, size_t n),
                       void *ctx)
 {
-    if (cv_core_change_count(c) || c->pending_n)
-        return -EBUSY;
     size_t slen = cv_sess_serialized_size(&c->sess);
     uint8_t *s = malloc(slen + 20);
     if (!s)

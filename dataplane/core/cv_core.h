@@ -120,6 +120,10 @@ uint64_t cv_core_digest(const struct cv_core *c);
  * zxid + 1. Only while nothing is outstanding: -EBUSY otherwise. */
 int cv_core_set_zxid(struct cv_core *c, int64_t zxid);
 
+/* Restart every live session's expiry clock at now_ms (after recovery, or a
+ * leader change): nobody expires for the time the server was not serving. */
+void cv_core_restart_clocks(struct cv_core *c, int64_t now_ms);
+
 /* ---- prepare --------------------------------------------------------------
  * Each writes one encoded transaction (no length prefix) into out[0..cap) and
  * sets *len. Returns 0, CV_CORE_HOLD (nothing written, nothing consumed),
@@ -206,8 +210,9 @@ int cv_core_connect_response(const struct cv_core *c, int64_t session, int32_t t
 
 /* ---- snapshot ------------------------------------------------------------ */
 
-/* Serialize the applied state (tree + sessions + last applied zxid); only
- * while nothing is outstanding (-EBUSY). */
+/* Serialize the applied state (tree + sessions + last applied zxid). Changes
+ * prepared but not applied are not part of it (a "closing" mark is not
+ * either: a close that was not applied is still to come from the log). */
 int cv_core_serialize(const struct cv_core *c, int (*write)(void *ctx, const void *p, size_t n),
                       void *ctx);
 /* Replace the state with a snapshot. 0, -EBADMSG, -ENOMEM, -EBUSY. */

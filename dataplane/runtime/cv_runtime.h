@@ -70,6 +70,10 @@ struct cv_msg {
     int64_t session;
     int64_t zxid;  /* the sequencer's last applied zxid when it sent this */
     char peer[48]; /* CV_MSG_CONNECT: the peer's address (text) */
+    /* The receiving lcore's own use while it keeps the message (the
+     * sequencer queues requests that must wait): a link and two values. */
+    struct cv_msg *link;
+    int64_t wait, t0;
     uint8_t data[];
 };
 

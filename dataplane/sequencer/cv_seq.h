@@ -17,19 +17,33 @@
  *   invalid session gets ZooKeeper's "expired" ConnectResponse (timeout 0,
  *   session 0) and the connection is closed with nothing registered. A
  *   session that reconnects elsewhere has its old connection closed.
- * - Until the storage work lands the server is in memory: a write is
- *   prepared and applied at once (nothing survives a restart).
+ * - Durability (S6): with storage configured, a write is prepared (its
+ *   zxid and its validation against the outstanding changes decided at
+ *   once), handed to the log, and applied and answered only when the log
+ *   says it is durable (forceSync=no: once appended). Without storage
+ *   (tests, benchmarks of the core) it applies at once.
+ * - Per-session FIFO: a read (or sync) waits until every write its
+ *   connection sent before it is applied; requests behind a waiting one
+ *   wait too, in order. sync also waits for every write prepared before it,
+ *   from any session. Waiting requests stay in the sequencer (bounded by the
+ *   io lcores' outstanding limit); a connection that goes away still gets
+ *   one answer per request for its io lcore's accounting.
+ * - S4, local part: nothing here blocks on the disk. While the log stalls,
+ *   pings (answered by the io lcores), session touches and reads of
+ *   sessions without pending writes go on; writes queue.
  * - Four-letter words are rendered by a hook the control plane provides,
  *   with read access to this sequencer's state.
  */
 #ifndef CV_SEQ_H
 #define CV_SEQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cv_core.h"
 #include "cv_runtime.h"
+#include "cv_store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,14 +60,17 @@ struct cv_seq_hooks {
 
 struct cv_seq_config {
     struct cv_core_config core;
-    uint32_t conns_per_io;      /* connection slots of each io lcore */
-    int64_t container_check_ms; /* how often containers / TTL nodes are checked */
+    uint32_t conns_per_io;               /* connection slots of each io lcore */
+    int64_t container_check_ms;          /* how often containers / TTL nodes are checked */
+    const struct cv_store_config *store; /* NULL: in memory */
 };
 
 int cv_seq_new(struct cv_seq **out, struct cv_rt *rt, const struct cv_seq_config *cfg,
                struct rte_ring *const *from_io, struct rte_ring *const *to_io, unsigned nio,
                const struct cv_seq_hooks *hooks, char *err, size_t errlen);
 void cv_seq_free(struct cv_seq *s);
+/* cv_seq_new recovers the state from storage first: -EUCLEAN (with err)
+ * when the data directory's history is damaged (the server must not start). */
 int cv_seq_poll(void *seq);
 
 /* ---- read access for the control plane (sequencer lcore only) ------------- */
@@ -65,10 +82,14 @@ struct cv_seq_stats {
     uint64_t lat_min_us, lat_max_us, lat_sum_us, lat_count;
     uint64_t requests, writes, reads, connects, expired, auth_failed, malformed;
     uint32_t connections;
+    uint32_t pending_txns;  /* prepared, not yet applied (waiting for the log) */
+    uint32_t held_requests; /* requests waiting in the sequencer (per-session FIFO) */
     int64_t started_ms;
 };
 void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st);
 void cv_seq_reset_stats(struct cv_seq *s);
+/* Storage counters; false when the sequencer runs in memory. */
+bool cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out);
 
 struct cv_seq_conn_info {
     char peer[48];

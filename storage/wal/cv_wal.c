@@ -302,6 +302,9 @@ static void account(struct cv_wal *w, uint64_t ns)
     st->records += w->inflight_records;
     st->bytes += w->inflight_len;
     st->write_ns_last = ns;
+    st->write_ns_sum += ns;
+    if (st->batches == 1 || ns < st->write_ns_min)
+        st->write_ns_min = ns;
     if (ns > st->write_ns_max)
         st->write_ns_max = ns;
     if (ns > st->slow_ns)

@@ -142,6 +142,7 @@ int64_t cv_wal_last_zxid(const struct cv_wal *w);
 struct cv_wal_stats {
     uint64_t batches, records, bytes, segments;
     uint64_t write_ns_last, write_ns_max; /* submit -> durable of a batch */
+    uint64_t write_ns_min, write_ns_sum;  /* over `batches` */
     uint64_t slow_syncs;                  /* batches slower than slow_ns */
     uint64_t hist[32];                    /* batch write latency, bucket i: [2^i, 2^(i+1)) us
                                              (bucket 0 also < 1 us, bucket 31 also longer) */

@@ -1,0 +1,466 @@
+/* cv_store — recovery, log, snapshots and autopurge of a standalone server.
+ * Contract in cv_store.h. */
+#include "cv_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cv_common.h"
+#include "cv_snap.h"
+#include "cv_wal_io.h"
+
+/* The last snapshots written or found, newest last: autopurge keeps the log
+ * from the oldest retained one on. */
+#define KNOWN_SNAPS 64
+
+struct stall_io {
+    const char *file;
+    int64_t res;
+    bool done;
+    uint64_t checked_ns;
+    bool stalled;
+};
+
+struct cv_store {
+    struct cv_store_config cfg;
+    struct cv_wal *wal;
+    struct stall_io stall;
+    struct cv_wal_io stall_ops;
+    int64_t last_appended;
+    /* snapshots */
+    int64_t since_snap, snap_due;
+    pid_t child;
+    int64_t child_zxid;
+    uint64_t child_started_ns;
+    int64_t known[KNOWN_SNAPS];
+    unsigned nknown;
+    int64_t next_purge_ms;
+    uint64_t rng;
+    struct cv_store_stats st;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cv_store_config_defaults(struct cv_store_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->force_sync = true;
+    cfg->snap_count = 100000;
+    cfg->snap_retain = 3;
+    cfg->slow_ms = 1000;
+    cfg->backend = CV_WAL_IO_URING;
+}
+
+/* ---- test-only stalling backend -------------------------------------------- */
+
+static int st_open(void *ctx, const char *path, int flags)
+{
+    (void)ctx;
+    int fd = open(path, flags | O_CLOEXEC, 0644);
+    return fd < 0 ? -errno : fd;
+}
+
+static void st_close(void *ctx, int fd)
+{
+    (void)ctx;
+    close(fd);
+}
+
+static int st_submit(void *ctx, int fd, const void *buf, size_t len, uint64_t off)
+{
+    struct stall_io *s = ctx;
+    struct iovec iov = {(void *)buf, len};
+    ssize_t r = pwritev2(fd, &iov, 1, (off_t)off, RWF_DSYNC);
+    s->res = r < 0 ? -errno : (r == (ssize_t)len ? r : -EIO);
+    s->done = true;
+    return 0;
+}
+
+static int st_reap(void *ctx, int64_t *res)
+{
+    struct stall_io *s = ctx;
+    if (!s->done)
+        return 0;
+    uint64_t now = mono_ns();
+    if (now - s->checked_ns >= 1000000) {
+        struct stat sb;
+        s->stalled = stat(s->file, &sb) == 0;
+        s->checked_ns = now;
+    }
+    if (s->stalled)
+        return 0;
+    s->done = false;
+    *res = s->res;
+    return 1;
+}
+
+static int st_wait(void *ctx, int64_t *res)
+{
+    struct stall_io *s = ctx;
+    if (!s->done)
+        return 0;
+    s->done = false;
+    *res = s->res;
+    return 1;
+}
+
+/* ---- recovery ----------------------------------------------------------------- */
+
+struct replay_ctx {
+    struct cv_core *core;
+    uint64_t records;
+    char *err;
+    size_t errlen;
+};
+
+static int replay_one(void *ctx, const struct cv_wal_rec *r)
+{
+    struct replay_ctx *rc = ctx;
+    int64_t applied = cv_core_last_applied(rc->core);
+    if (r->zxid != applied + 1) {
+        snprintf(rc->err, rc->errlen,
+                 "log record zxid 0x%" PRIx64 " does not follow the state at 0x%" PRIx64
+                 " (a gap in the history: a log segment or snapshot is missing)",
+                 (uint64_t)r->zxid, (uint64_t)applied);
+        return -EUCLEAN;
+    }
+    static const struct cv_core_sink none;
+    int e = cv_core_apply(rc->core, r->data, r->len, &none);
+    if (e) {
+        snprintf(rc->err, rc->errlen, "log record zxid 0x%" PRIx64 " does not apply: %s",
+                 (uint64_t)r->zxid, strerror(-e));
+        return -EUCLEAN;
+    }
+    rc->records++;
+    return 0;
+}
+
+static void remember_snap(struct cv_store *st, int64_t zxid)
+{
+    if (st->nknown == KNOWN_SNAPS) {
+        memmove(st->known, st->known + 1, (KNOWN_SNAPS - 1) * sizeof st->known[0]);
+        st->nknown--;
+    }
+    st->known[st->nknown++] = zxid;
+}
+
+static void schedule_snap(struct cv_store *st)
+{
+    /* ZooKeeper's SyncRequestProcessor: snapCount/2 + a random part, so
+     * servers of an ensemble do not all snapshot at once. */
+    st->rng = st->rng * 6364136223846793005ull + 1442695040888963407ull;
+    int64_t half = st->cfg.snap_count / 2;
+    st->snap_due = half + (half > 0 ? (int64_t)((st->rng >> 33) % (uint64_t)half) : 0);
+    if (st->snap_due < 1)
+        st->snap_due = 1;
+    st->since_snap = 0;
+}
+
+int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, struct cv_core *core,
+                  int64_t now_ms, char *err, size_t errlen)
+{
+    *out = NULL;
+    snprintf(err, errlen, "storage: out of memory");
+    struct cv_store *st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    st->cfg = *cfg;
+    st->child = -1;
+    st->rng = (uint64_t)mono_ns() | 1;
+    st->st.recovered_snapshot_zxid = -1;
+    st->st.last_snapshot_zxid = -1;
+    uint64_t t0 = mono_ns();
+    if (mkdir(cfg->snap_dir, 0755) < 0 && errno != EEXIST) {
+        int e = -errno;
+        snprintf(err, errlen, "storage: cannot create %s: %s", cfg->snap_dir, strerror(-e));
+        free(st);
+        return e;
+    }
+
+    struct cv_snap_info info;
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    unsigned skipped = 0;
+    int rc = cv_snap_latest(cfg->snap_dir, &info, &body, &blen, &skipped);
+    if (rc == 0) {
+        rc = cv_core_restore(core, body, blen, now_ms);
+        free(body);
+        if (rc) {
+            snprintf(err, errlen,
+                     "storage: snapshot 0x%" PRIx64 " in %s verifies but does not load: %s",
+                     (uint64_t)info.zxid, cfg->snap_dir, strerror(-rc));
+            free(st);
+            return -EUCLEAN;
+        }
+        st->st.recovered_snapshot_zxid = info.zxid;
+        remember_snap(st, info.zxid);
+    } else if (rc != -ENOENT) {
+        snprintf(err, errlen, "storage: cannot load a snapshot from %s: %s", cfg->snap_dir,
+                 strerror(-rc));
+        free(st);
+        return rc;
+    }
+    if (skipped)
+        fprintf(stderr,
+                "corvid: warning: %u newer snapshot(s) in %s do not verify; recovering from "
+                "the older one and the log\n",
+                skipped, cfg->snap_dir);
+
+    struct cv_wal_config wc;
+    cv_wal_config_defaults(&wc);
+    wc.dir = cfg->log_dir;
+    wc.backend = cfg->backend;
+    if (cfg->segment_bytes)
+        wc.segment_bytes = cfg->segment_bytes;
+    if (cfg->stall_file) {
+        st->stall.file = cfg->stall_file;
+        st->stall_ops =
+            (struct cv_wal_io){&st->stall, st_open, st_submit, st_reap, st_wait, st_close};
+        wc.io = &st->stall_ops;
+        wc.backend = CV_WAL_IO_PWRITE;
+    }
+    struct replay_ctx rctx = {core, 0, err, errlen};
+    err[0] = 0;
+    rc = cv_wal_open(&st->wal, &wc, cv_core_last_applied(core), replay_one, &rctx);
+    if (rc) {
+        if (!err[0] && rc == -EUCLEAN) {
+            char why[1024];
+            cv_wal_check(cfg->log_dir, why, sizeof why);
+            snprintf(err, errlen,
+                     "storage: the log in %s is damaged before its end, so acknowledged "
+                     "history would be lost; refusing to start (inspect with corvid "
+                     "--check-data). %s",
+                     cfg->log_dir, why);
+        } else if (!err[0]) {
+            snprintf(err, errlen, "storage: cannot open the log in %s: %s", cfg->log_dir,
+                     strerror(-rc));
+        } else {
+            char tmp[768];
+            snprintf(tmp, sizeof tmp, "%s", err);
+            snprintf(err, errlen, "storage: %s; refusing to start (see corvid --check-data)", tmp);
+        }
+        free(st);
+        return rc == -EUCLEAN ? -EUCLEAN : rc;
+    }
+    cv_wal_set_slow_threshold_ms(st->wal, cfg->slow_ms);
+    int64_t last = cv_core_last_applied(core);
+    CV_VERIFY(cv_core_set_zxid(core, last) == 0);
+    cv_core_restart_clocks(core, now_ms);
+    st->last_appended = last;
+    st->st.recovered_records = rctx.records;
+    st->st.recovery_ms = (mono_ns() - t0) / 1000000;
+    schedule_snap(st);
+    if (cfg->purge_interval_ms > 0)
+        st->next_purge_ms = now_ms + cfg->purge_interval_ms;
+    *out = st;
+    return 0;
+}
+
+/* ---- snapshots ------------------------------------------------------------------- */
+
+static int snap_body(void *ctx, int (*write)(void *wctx, const void *p, size_t n), void *wctx)
+{
+    return cv_core_serialize(ctx, write, wctx);
+}
+
+int cv_store_snapshot(struct cv_store *st, struct cv_core *core, int64_t now_ms)
+{
+    (void)now_ms;
+    if (st->child > 0)
+        return -EALREADY;
+    int64_t zxid = cv_core_last_applied(core);
+    uint64_t t0 = mono_ns();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        /* The child owns a copy-on-write image of the state at zxid; it dies
+         * with the server (a half-written .tmp is ignored at start-up). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct cv_snap_info info = {zxid, 0, 0, 0, wall_ms()};
+        int rc = cv_snap_write(st->cfg.snap_dir, &info, snap_body, core);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    uint64_t us = (mono_ns() - t0) / 1000;
+    st->st.fork_us_last = us;
+    if (us > st->st.fork_us_max)
+        st->st.fork_us_max = us;
+    st->child = pid;
+    st->child_zxid = zxid;
+    st->child_started_ns = t0;
+    schedule_snap(st);
+    return 0;
+}
+
+void cv_store_applied(struct cv_store *st, struct cv_core *core, uint32_t n, int64_t now_ms)
+{
+    st->since_snap += n;
+    if (st->since_snap >= st->snap_due && st->child < 0)
+        cv_store_snapshot(st, core, now_ms);
+}
+
+static void reap_child(struct cv_store *st, bool block)
+{
+    if (st->child < 0)
+        return;
+    int status;
+    pid_t r = waitpid(st->child, &status, block ? 0 : WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR))
+        return;
+    bool ok = r == st->child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    st->child = -1;
+    uint64_t ms = (mono_ns() - st->child_started_ns) / 1000000;
+    if (!ok) {
+        st->st.snapshot_failures++;
+        fprintf(stderr, "corvid: warning: snapshot at zxid 0x%" PRIx64 " into %s failed\n",
+                (uint64_t)st->child_zxid, st->cfg.snap_dir);
+        return;
+    }
+    st->st.snapshots++;
+    st->st.snapshot_ms_last = ms;
+    st->st.snapshot_ms_sum += ms;
+    if (ms > st->st.snapshot_ms_max)
+        st->st.snapshot_ms_max = ms;
+    st->st.last_snapshot_zxid = st->child_zxid;
+    remember_snap(st, st->child_zxid);
+}
+
+/* autopurge: keep snap_retain verified snapshots and the log they need. */
+static void purge(struct cv_store *st)
+{
+    if (st->child > 0)
+        return; /* a .tmp is being written; try at the next interval */
+    int n = cv_snap_purge(st->cfg.snap_dir, st->cfg.snap_retain);
+    if (n < 0)
+        fprintf(stderr, "corvid: warning: autopurge of %s: %s\n", st->cfg.snap_dir, strerror(-n));
+    if (st->nknown >= st->cfg.snap_retain) {
+        int64_t oldest = st->known[st->nknown - st->cfg.snap_retain];
+        int m = cv_wal_purge(st->wal, oldest, 1);
+        if (m < 0)
+            fprintf(stderr, "corvid: warning: autopurge of %s: %s\n", st->cfg.log_dir,
+                    strerror(-m));
+    }
+    st->st.purges++;
+}
+
+/* ---- the request path ------------------------------------------------------------ */
+
+int cv_store_append(struct cv_store *st, int64_t zxid, const uint8_t *txn, size_t len)
+{
+    int rc = cv_wal_append(st->wal, zxid, 0, txn, (uint32_t)len);
+    if (rc == 0)
+        st->last_appended = zxid;
+    return rc;
+}
+
+int cv_store_poll(struct cv_store *st, int64_t now_ms)
+{
+    int rc = cv_wal_poll(st->wal);
+    if (st->child > 0)
+        reap_child(st, false);
+    if (st->next_purge_ms && now_ms >= st->next_purge_ms) {
+        st->next_purge_ms = now_ms + st->cfg.purge_interval_ms;
+        purge(st);
+    }
+    return rc;
+}
+
+int64_t cv_store_acked_zxid(const struct cv_store *st)
+{
+    return st->cfg.force_sync ? cv_wal_durable_zxid(st->wal) : st->last_appended;
+}
+
+void cv_store_get_stats(const struct cv_store *st, struct cv_store_stats *out)
+{
+    *out = st->st;
+    cv_wal_get_stats(st->wal, &out->wal);
+}
+
+void cv_store_reset_stats(struct cv_store *st)
+{
+    st->st.snapshot_ms_last = st->st.snapshot_ms_max = st->st.snapshot_ms_sum = 0;
+    st->st.fork_us_last = st->st.fork_us_max = 0;
+}
+
+void cv_store_close(struct cv_store *st)
+{
+    if (!st)
+        return;
+    reap_child(st, true);
+    cv_wal_close(st->wal);
+    free(st);
+}
+
+/* ---- --check-data ---------------------------------------------------------------- */
+
+int cv_store_check(const char *log_dir, const char *snap_dir, FILE *out)
+{
+    int bad = 0;
+    struct dirent **names = NULL;
+    int n = scandir(snap_dir, &names, NULL, alphasort);
+    if (n < 0) {
+        fprintf(out, "snapshots %s: %s\n", snap_dir, strerror(errno));
+    } else {
+        int found = 0, good = 0;
+        for (int i = 0; i < n; i++) {
+            const char *name = names[i]->d_name;
+            if (strncmp(name, "snapshot.", 9) == 0) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s", snap_dir, name);
+                struct cv_snap_info info;
+                int rc = cv_snap_verify_file(path, &info);
+                found++;
+                if (rc == 0) {
+                    good++;
+                    fprintf(out, "snapshot %s: ok, zxid 0x%" PRIx64 ", %" PRIu64 " body bytes\n",
+                            path, (uint64_t)info.zxid, info.body_bytes);
+                } else {
+                    fprintf(out, "snapshot %s: DOES NOT VERIFY (%s): skipped at start-up\n", path,
+                            strerror(-rc));
+                }
+            }
+            free(names[i]);
+        }
+        free(names);
+        fprintf(out, "snapshots %s: %d file(s), %d verify\n", snap_dir, found, good);
+    }
+    char buf[4096];
+    struct stat sb;
+    if (stat(log_dir, &sb) < 0) {
+        fprintf(out, "wal %s: %s (an empty log)\n", log_dir, strerror(errno));
+    } else {
+        int rc = cv_wal_check(log_dir, buf, sizeof buf);
+        fputs(buf, out);
+        if (rc == -EUCLEAN)
+            bad = 1;
+        else if (rc < 0)
+            bad = 1;
+    }
+    fprintf(out, "%s\n",
+            bad ? "data: DAMAGED: corvid refuses to start on it"
+                : "data: ok (any damage is at the log's tail; start-up truncates it)");
+    return bad ? -EUCLEAN : 0;
+}

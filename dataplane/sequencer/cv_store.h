@@ -1,0 +1,108 @@
+/*
+ * cv_store — the durable state of a standalone server: recovery at start
+ * (newest verified snapshot, then the write-ahead log after it), the log on
+ * the request path (group commit through cv_wal), periodic snapshots written
+ * by a fork()ed child (copy-on-write: the sequencer pauses only for the
+ * fork), and autopurge of old snapshots and log segments.
+ *
+ * Contract
+ * - Owned by the sequencer lcore: single-threaded, like cv_wal. Only
+ *   cv_store_open (recovery), cv_store_close and cv_store_check block on the
+ *   disk; cv_store_poll does not, except as cv_wal_poll documents (segment
+ *   roll-over), for the fork() of a snapshot (once per snap_count
+ *   transactions) and for an autopurge run (once per purge interval).
+ * - Acknowledgement (S6): cv_store_acked_zxid() is the highest zxid that may
+ *   be applied and answered. With force_sync it is the log's durable zxid;
+ *   without (forceSync=no, ZooKeeper's name) it is the last appended zxid:
+ *   records are still written, but an answer does not wait for the disk.
+ * - Recovery applies every record after the snapshot through cv_core_apply
+ *   (no sink: nobody is connected yet) and requires consecutive zxids; a gap,
+ *   a record the core refuses, or log damage that is not at the tail fails
+ *   cv_store_open with -EUCLEAN and a message (the server exits with status
+ *   2). Session expiry clocks restart at the time of recovery, so a client
+ *   whose timeout has not passed since the restart keeps its session.
+ * - Layout: log segments in <log_dir>, snapshots in <snap_dir> (the server
+ *   uses <dataLogDir>/corvid-log and <dataDir>/corvid-snap: not ZooKeeper's
+ *   version-2, so the two can never read each other's files).
+ * - Test-only: with stall_file set, log writes go through a pwrite backend
+ *   whose completions are withheld while that file exists (an injected disk
+ *   stall, checked at most once per millisecond).
+ */
+#ifndef CV_STORE_H
+#define CV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cv_core.h"
+#include "cv_wal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cv_store_config {
+    const char *log_dir;       /* write-ahead log segments */
+    const char *snap_dir;      /* snapshot files */
+    bool force_sync;           /* answer only what is durable (forceSync=yes) */
+    int64_t snap_count;        /* snapshot after snap_count/2 + rand(snap_count/2) txns */
+    uint32_t snap_retain;      /* autopurge.snapRetainCount (>= 1) */
+    int64_t purge_interval_ms; /* autopurge.purgeInterval; 0 = never */
+    uint32_t slow_ms;          /* fsync.warningthresholdms */
+    uint64_t segment_bytes;    /* 0: cv_wal's default */
+    enum cv_wal_backend backend;
+    const char *stall_file; /* test-only, NULL normally */
+};
+
+void cv_store_config_defaults(struct cv_store_config *cfg);
+
+struct cv_store_stats {
+    struct cv_wal_stats wal;
+    uint64_t snapshots, snapshot_failures;
+    uint64_t snapshot_ms_last, snapshot_ms_max, snapshot_ms_sum; /* fork -> file in place */
+    uint64_t fork_us_last, fork_us_max; /* the sequencer's pause for fork() */
+    int64_t last_snapshot_zxid;
+    uint64_t purges;
+    int64_t recovered_snapshot_zxid; /* -1: started without a snapshot */
+    uint64_t recovered_records;      /* log records replayed at start */
+    uint64_t recovery_ms;
+};
+
+struct cv_store;
+
+/* Recover core (fresh from cv_core_new) from the directories (created if
+ * missing) and open the log for appends. 0; -EUCLEAN (damaged history:
+ * refuse to start), or another negative errno; err says what and where. */
+int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, struct cv_core *core,
+                  int64_t now_ms, char *err, size_t errlen);
+/* Waits for the write in flight and a snapshot child, then closes. */
+void cv_store_close(struct cv_store *st);
+
+/* Queue one transaction (as cv_core_prepare wrote it). 0, -EAGAIN (the log
+ * has no room now: cv_store_poll and retry), or the disk's error. */
+int cv_store_append(struct cv_store *st, int64_t zxid, const uint8_t *txn, size_t len);
+/* Progress the log, reap a snapshot child, run autopurge when due. 1 if the
+ * log progressed, 0 if not, a negative errno if the disk failed. */
+int cv_store_poll(struct cv_store *st, int64_t now_ms);
+/* Highest zxid that may be applied and answered (see the contract). */
+int64_t cv_store_acked_zxid(const struct cv_store *st);
+/* The core applied n more transactions: start a snapshot when due. */
+void cv_store_applied(struct cv_store *st, struct cv_core *core, uint32_t n, int64_t now_ms);
+/* Snapshot now (unless one is running): 0, -EALREADY, or -errno of fork. */
+int cv_store_snapshot(struct cv_store *st, struct cv_core *core, int64_t now_ms);
+
+void cv_store_get_stats(const struct cv_store *st, struct cv_store_stats *out);
+void cv_store_reset_stats(struct cv_store *st);
+
+/* Report the state of a data directory pair without changing it (corvid
+ * --check-data): every snapshot (verified or not), the log's batches and
+ * where damage is. Returns 0 (clean or damaged only at the log's tail:
+ * start-up repairs it) or -EUCLEAN (start-up would refuse). */
+int cv_store_check(const char *log_dir, const char *snap_dir, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CV_STORE_H */
