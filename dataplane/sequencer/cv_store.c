@@ -96,6 +96,9 @@ static int st_submit(void *ctx, int fd, const void *buf, size_t len, uint64_t of
     ssize_t r = pwritev2(fd, &iov, 1, (off_t)off, RWF_DSYNC);
     s->res = r < 0 ? -errno : (r == (ssize_t)len ? r : -EIO);
     s->done = true;
+    struct stat sb; /* a batch submitted after the file appeared waits */
+    s->stalled = stat(s->file, &sb) == 0;
+    s->checked_ns = mono_ns();
     return 0;
 }
 

@@ -26,7 +26,7 @@
  *   version-2, so the two can never read each other's files).
  * - Test-only: with stall_file set, log writes go through a pwrite backend
  *   whose completions are withheld while that file exists (an injected disk
- *   stall, checked at most once per millisecond).
+ *   stall: checked when a batch is submitted, then at most once per ms).
  */
 #ifndef CV_STORE_H
 #define CV_STORE_H
