@@ -226,3 +226,27 @@ TEST(CoreReplay, ApplyingATransactionTwiceOrOutOfOrderIsRefused)
     junk.resize(junk.size() - 3);
     EXPECT_EQ(cv_core_apply(k.c(), junk.data(), junk.size(), k.sink()), -EBADMSG);
 }
+
+TEST(CoreReplay, ASnapshotTakenWhileChangesAreOutstandingHoldsTheAppliedStateOnly)
+{
+    cvt::Core k;
+    int64_t s = k.connect();
+    k.write(s, k.create("/applied", "a"), CV_OP_CREATE);
+    uint64_t before = cv_core_digest(k.c());
+    cvt::Bytes pending, closing;
+    ASSERT_EQ(k.prepare(s, k.create("/pending", "p"), &pending), 0);
+    ASSERT_EQ(k.prepare(s, k.req(CV_OP_CLOSE_SESSION), &closing), 0); // marks s closing
+    std::vector<uint8_t> snap;
+    ASSERT_EQ(cv_core_serialize(k.c(), write_vec, &snap), 0);
+    cv_core *c = fresh();
+    ASSERT_EQ(cv_core_restore(c, snap.data(), snap.size(), k.now), 0);
+    EXPECT_EQ(cv_core_digest(c), before);
+    EXPECT_EQ(cv_core_last_applied(c), cv_core_last_applied(k.c()));
+    // The outstanding transactions come back from the log and apply on top.
+    ASSERT_EQ(cv_core_apply(c, pending.data(), pending.size(), nullptr), 0);
+    ASSERT_EQ(cv_core_apply(c, closing.data(), closing.size(), nullptr), 0);
+    k.apply(pending);
+    k.apply(closing);
+    EXPECT_EQ(cv_core_digest(c), cv_core_digest(k.c()));
+    cv_core_free(c);
+}
