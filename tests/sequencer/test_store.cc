@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <dirent.h>
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
@@ -359,6 +360,71 @@ TEST(Store, AGapBetweenTheSnapshotAndTheLogRefusesToStart)
     std::string msg;
     EXPECT_EQ(open_store(&st, c, r, 0, &msg), -EUCLEAN);
     EXPECT_NE(msg.find("gap"), std::string::npos) << msg;
+    cv_core_free(r);
+}
+
+// Files in dir whose names start with prefix (not *.tmp).
+int count_files(const std::string &dir, const std::string &prefix)
+{
+    int n = 0;
+    if (DIR *dp = opendir(dir.c_str())) {
+        while (dirent *e = readdir(dp)) {
+            std::string name = e->d_name;
+            if (name.rfind(prefix, 0) == 0 && name.find(".tmp") == std::string::npos)
+                n++;
+        }
+        closedir(dp);
+    }
+    return n;
+}
+
+TEST(Store, AutopurgeKeepsSnapRetainCountSnapshotsAndTheLogTheyNeed)
+{
+    TmpDir d;
+    cvt::Core k;
+    int64_t s = k.connect(10000);
+    cv_store_config c = config(d);
+    c.segment_bytes = 2u << 20; // ~500 one-record batches per segment
+    c.snap_retain = 3;
+    c.purge_interval_ms = 1000;
+    cv_store *st;
+    cv_core *live = fresh_core();
+    ASSERT_EQ(open_store(&st, c, live, 0), 0);
+    size_t done = 0;
+    static const cv_core_sink none{};
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 400; i++)
+            k.write(s, k.create("/r" + std::to_string(round) + "-" + std::to_string(i), "v"),
+                    CV_OP_CREATE);
+        persist(st, k.log, done);
+        for (size_t i = done; i < k.log.size(); i++)
+            ASSERT_EQ(cv_core_apply(live, k.log[i].data(), k.log[i].size(), &none), 0);
+        done = k.log.size();
+        ASSERT_EQ(cv_store_snapshot(st, live, 0), 0);
+        cv_store_stats ss{};
+        for (int w = 0; w < 5000 && ss.snapshots < (uint64_t)round + 1; w++) {
+            cv_store_poll(st, 0);
+            cv_store_get_stats(st, &ss);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        ASSERT_EQ(ss.snapshots, (uint64_t)round + 1);
+    }
+    int segs_before = count_files(d.log(), "log.");
+    ASSERT_GE(segs_before, 4);
+    EXPECT_EQ(count_files(d.snap(), "snapshot."), 5);
+    cv_store_poll(st, 999); // not due yet
+    EXPECT_EQ(count_files(d.snap(), "snapshot."), 5);
+    cv_store_poll(st, 1000);
+    EXPECT_EQ(count_files(d.snap(), "snapshot."), 3);
+    int segs_after = count_files(d.log(), "log.");
+    EXPECT_LT(segs_after, segs_before) << "segments before the oldest kept snapshot are purged";
+    cv_store_close(st);
+    cv_core_free(live);
+    // What is left still recovers everything.
+    cv_core *r = fresh_core();
+    ASSERT_EQ(open_store(&st, c, r, 0), 0);
+    EXPECT_EQ(cv_core_digest(r), cv_core_digest(k.c()));
+    cv_store_close(st);
     cv_core_free(r);
 }
 
