@@ -173,14 +173,6 @@ static void warn_cb(void *ctx, const char *msg)
     fprintf(stderr, "corvid: warning: %s\n", msg);
 }
 
-/* Where the log and the snapshots live (see cv_store.h). */
-static void data_paths(const struct cv_config *cfg, char *log, char *snap, size_t cap)
-{
-    const char *ld = cfg->data_log_dir[0] ? cfg->data_log_dir : cfg->data_dir;
-    snprintf(log, cap, "%s/corvid-log", ld);
-    snprintf(snap, cap, "%s/corvid-snap", cfg->data_dir);
-}
-
 static int mkdirs(const char *path)
 {
     char p[CV_CONFIG_PATH_MAX + 32];
@@ -247,7 +239,7 @@ static int load_secret(const char *data_dir, uint8_t *key, uint32_t *len)
 static int check_data(const struct cv_config *cfg)
 {
     char log[CV_CONFIG_PATH_MAX + 32], snap[CV_CONFIG_PATH_MAX + 32];
-    data_paths(cfg, log, snap, sizeof log);
+    cv_store_paths(cfg->data_dir, cfg->data_log_dir, log, snap, sizeof log);
     return cv_store_check(log, snap, stdout) == 0 ? 0 : 2;
 }
 
@@ -321,7 +313,7 @@ static int serve(struct cv_config *cfg)
     qc.core.sess.max_timeout_ms = cfg->max_session_timeout;
     qc.core.sess.max_sessions = cfg->max_sessions;
     char log_dir[CV_CONFIG_PATH_MAX + 32], snap_dir[CV_CONFIG_PATH_MAX + 32];
-    data_paths(cfg, log_dir, snap_dir, sizeof log_dir);
+    cv_store_paths(cfg->data_dir, cfg->data_log_dir, log_dir, snap_dir, sizeof log_dir);
     int mk = mkdirs(cfg->data_dir);
     if (!mk && cfg->data_log_dir[0])
         mk = mkdirs(cfg->data_log_dir);

@@ -208,6 +208,13 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     v.max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (int64_t)rl.rlim_cur : 0;
     v.uptime_ms = cv_rt_now_ms() - st.started_ms;
     v.response_last = v.response_min = v.response_max = -1;
+    if (memcmp(cmd, "dirs", 4) == 0 || memcmp(cmd, "conf", 4) == 0) {
+        /* ZooKeeper sums its snapshot and log directories on each call, too. */
+        char log[CV_CONFIG_PATH_MAX + 32], snap[CV_CONFIG_PATH_MAX + 32];
+        cv_store_paths(srv->cfg->data_dir, srv->cfg->data_log_dir, log, snap, sizeof log);
+        v.data_dir_size = cv_store_dir_bytes(snap);
+        v.log_dir_size = cv_store_dir_bytes(log);
+    }
     static struct cv_store_stats ss;
     if (cv_seq_store_stats(seq, &ss)) {
         const struct cv_wal_stats *w = &ss.wal;

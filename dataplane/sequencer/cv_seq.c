@@ -768,6 +768,10 @@ static int storage_poll(struct cv_seq *s)
             break;
         work++;
     }
+    /* A write in flight keeps the reactor polling: an idle reactor sleeps
+     * in epoll, which a disk completion does not wake. */
+    if (s->pq_appended)
+        work++;
     uint32_t before = s->pq_count;
     apply_ready(s);
     if (before != s->pq_count) {

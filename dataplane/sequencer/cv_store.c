@@ -74,6 +74,33 @@ void cv_store_config_defaults(struct cv_store_config *cfg)
     cfg->backend = CV_WAL_IO_URING;
 }
 
+void cv_store_paths(const char *data_dir, const char *data_log_dir, char *log, char *snap,
+                    size_t cap)
+{
+    snprintf(log, cap, "%s/corvid-log", data_log_dir && data_log_dir[0] ? data_log_dir : data_dir);
+    snprintf(snap, cap, "%s/corvid-snap", data_dir);
+}
+
+int64_t cv_store_dir_bytes(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return 0;
+    }
+    int64_t total = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+            total += sb.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
 /* ---- test-only stalling backend -------------------------------------------- */
 
 static int st_open(void *ctx, const char *path, int flags)

@@ -58,6 +58,15 @@ struct cv_store_config {
 
 void cv_store_config_defaults(struct cv_store_config *cfg);
 
+/* The server's directories: <data_log_dir or data_dir>/corvid-log and
+ * <data_dir>/corvid-snap (data_log_dir NULL or "": data_dir). */
+void cv_store_paths(const char *data_dir, const char *data_log_dir, char *log, char *snap,
+                    size_t cap);
+
+/* Bytes of the regular files in dir (dirs: datadir_size / logdir_size);
+ * 0 if it cannot be read. */
+int64_t cv_store_dir_bytes(const char *dir);
+
 struct cv_store_stats {
     struct cv_wal_stats wal;
     uint64_t snapshots, snapshot_failures;
