@@ -190,6 +190,9 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     v.latency.max = (int64_t)(st.lat_max_us / 1000);
     v.packets_received = (int64_t)st.received;
     v.packets_sent = (int64_t)st.sent;
+    /* Requests in the sequencer not answered yet: writes waiting for the log
+     * and requests held behind them (ZooKeeper: its processors' queues). */
+    v.outstanding_requests = (int64_t)st.pending_txns + (int64_t)st.held_requests;
     struct cv_tree *t = cv_core_tree(core);
     /* ZooKeeper's DataTree keys the root twice ("" and "/"): its node count
      * is one more than the znodes there are. Scripts compare with it. */
