@@ -190,6 +190,11 @@ static int replay_one(void *ctx, const struct cv_wal_rec *r)
     return 0;
 }
 
+static int snap_body(void *ctx, int (*write)(void *wctx, const void *p, size_t n), void *wctx)
+{
+    return cv_core_serialize(ctx, write, wctx);
+}
+
 static void remember_snap(struct cv_store *st, int64_t zxid)
 {
     if (st->nknown == KNOWN_SNAPS) {
@@ -303,6 +308,22 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
     cv_core_restart_clocks(core, now_ms);
     st->last_appended = last;
     st->st.recovered_records = rctx.records;
+    if (rctx.records > 0) {
+        /* As ZooKeeper does after loading its database: a snapshot of what
+         * was replayed, so restarts never replay an ever longer log (a
+         * server restarted before each snapCount would otherwise never
+         * snapshot). Written before serving; a failure is not fatal. */
+        struct cv_snap_info si = {last, 0, 0, 0, wall_ms()};
+        int wr = cv_snap_write(cfg->snap_dir, &si, snap_body, core);
+        if (wr == 0) {
+            remember_snap(st, last);
+            st->st.snapshots++;
+            st->st.last_snapshot_zxid = last;
+        } else {
+            fprintf(stderr, "corvid: warning: start-up snapshot into %s failed: %s\n",
+                    cfg->snap_dir, strerror(-wr));
+        }
+    }
     st->st.recovery_ms = (mono_ns() - t0) / 1000000;
     schedule_snap(st);
     if (cfg->purge_interval_ms > 0)
@@ -312,11 +333,6 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
 }
 
 /* ---- snapshots ------------------------------------------------------------------- */
-
-static int snap_body(void *ctx, int (*write)(void *wctx, const void *p, size_t n), void *wctx)
-{
-    return cv_core_serialize(ctx, write, wctx);
-}
 
 int cv_store_snapshot(struct cv_store *st, struct cv_core *core, int64_t now_ms)
 {

@@ -20,7 +20,10 @@
  *   a record the core refuses, or log damage that is not at the tail fails
  *   cv_store_open with -EUCLEAN and a message (the server exits with status
  *   2). Session expiry clocks restart at the time of recovery, so a client
- *   whose timeout has not passed since the restart keeps its session.
+ *   whose timeout has not passed since the restart keeps its session. When
+ *   log records were replayed, a snapshot of the recovered state is written
+ *   before cv_store_open returns (as ZooKeeper does at start-up), so the
+ *   next start replays only what came after it.
  * - Layout: log segments in <log_dir>, snapshots in <snap_dir> (the server
  *   uses <dataLogDir>/corvid-log and <dataDir>/corvid-snap: not ZooKeeper's
  *   version-2, so the two can never read each other's files).

@@ -134,6 +134,36 @@ TEST(Store, RecoversTheSameStateFromTheLogAlone)
     cv_core_free(r);
 }
 
+TEST(Store, RecoveryThatReplayedTheLogWritesASnapshotSoTheNextStartReplaysNothing)
+{
+    TmpDir d;
+    cvt::Core k;
+    build_history(k, 20);
+    cv_store_config c = config(d);
+    cv_store *st;
+    cv_core *live = fresh_core();
+    ASSERT_EQ(open_store(&st, c, live, 0), 0);
+    persist(st, k.log, 0);
+    cv_store_close(st);
+    cv_core_free(live);
+    for (int start = 0; start < 2; start++) {
+        cv_core *r = fresh_core();
+        ASSERT_EQ(open_store(&st, c, r, 0), 0);
+        cv_store_stats ss;
+        cv_store_get_stats(st, &ss);
+        if (start == 0) {
+            EXPECT_EQ(ss.recovered_records, k.log.size());
+            EXPECT_EQ(ss.last_snapshot_zxid, (int64_t)k.log.size()) << "no start-up snapshot";
+        } else {
+            EXPECT_EQ(ss.recovered_snapshot_zxid, (int64_t)k.log.size());
+            EXPECT_EQ(ss.recovered_records, 0u);
+        }
+        EXPECT_EQ(cv_core_digest(r), cv_core_digest(k.c()));
+        cv_store_close(st);
+        cv_core_free(r);
+    }
+}
+
 TEST(Store, SnapshotPlusTheLogAfterItRecoversTheSameState)
 {
     TmpDir d;
