@@ -52,19 +52,37 @@ inline std::vector<Acl> open_acl()
     return {{31, "world", "anyone"}};
 }
 
+// The configuration every harness core uses (same secret, server id, start
+// time), so replaying one core's log into another gives the same digest.
+inline cv_core_config harness_config(int32_t tick = 1000, bool extended = true)
+{
+    cv_core_config cfg;
+    cv_core_config_init(&cfg, tick);
+    memcpy(cfg.sess.secret, "0123456789abcdef0123456789abcdef", 32);
+    cfg.sess.secret_len = 32;
+    cfg.server_id = 1;
+    cfg.start_ms = 1700000000000;
+    cfg.extended_types = extended;
+    return cfg;
+}
+
+// A bare core configured as Core configures its own.
+inline cv_core *new_core()
+{
+    cv_core_config cfg = harness_config();
+    const char *why = nullptr;
+    cv_core *c = cv_core_new(&cfg, &why);
+    EXPECT_NE(c, nullptr) << (why ? why : "");
+    return c;
+}
+
 class Core
 {
   public:
     explicit Core(int32_t tick = 1000, bool extended = true,
                   std::function<void(cv_core_config &)> tweak = nullptr)
     {
-        cv_core_config cfg;
-        cv_core_config_init(&cfg, tick);
-        memcpy(cfg.sess.secret, "0123456789abcdef0123456789abcdef", 32);
-        cfg.sess.secret_len = 32;
-        cfg.server_id = 1;
-        cfg.start_ms = 1700000000000;
-        cfg.extended_types = extended;
+        cv_core_config cfg = harness_config(tick, extended);
         cfg.max_outstanding = 4096;
         if (tweak)
             tweak(cfg);

@@ -209,15 +209,7 @@ def new_client(hosts, timeout=4.0, start=True, **kw):
     return c
 
 
-def stop_client(c):
-    try:
-        c.stop()
-    except Exception:
-        pass
-    try:
-        c.close()
-    except Exception:
-        pass
+stop_client = zkserver.stop_client
 
 
 @pytest.fixture

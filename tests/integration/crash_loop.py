@@ -148,15 +148,7 @@ def new_client(hosts, start=True):
     return c
 
 
-def stop_client(c):
-    try:
-        c.stop()
-    except Exception:
-        pass
-    try:
-        c.close()
-    except Exception:
-        pass
+stop_client = zkserver.stop_client
 
 
 def stop_clients(clients):

@@ -43,6 +43,18 @@ def zk_classpath():
                     if os.path.exists("/usr/share/java/%s.jar" % j))
 
 
+def stop_client(c):
+    """Stop and close a KazooClient, ignoring whatever state it is in."""
+    try:
+        c.stop()
+    except Exception:
+        pass
+    try:
+        c.close()
+    except Exception:
+        pass
+
+
 def port_open(port, host="127.0.0.1"):
     try:
         with socket.create_connection((host, port), timeout=0.2):

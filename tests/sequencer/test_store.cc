@@ -47,20 +47,9 @@ cv_store_config config(const TmpDir &d)
     return c;
 }
 
-// A core configured like the harness's (same secret, server id).
 cv_core *fresh_core()
 {
-    cv_core_config cfg;
-    cv_core_config_init(&cfg, 1000);
-    memcpy(cfg.sess.secret, "0123456789abcdef0123456789abcdef", 32);
-    cfg.sess.secret_len = 32;
-    cfg.server_id = 1;
-    cfg.start_ms = 1700000000000;
-    cfg.extended_types = true;
-    const char *why = nullptr;
-    cv_core *c = cv_core_new(&cfg, &why);
-    EXPECT_NE(c, nullptr) << (why ? why : "");
-    return c;
+    return cvt::new_core();
 }
 
 // Poll until the log says zxid is acknowledged (bounded).
@@ -108,18 +97,25 @@ int open_store(cv_store **st, const cv_store_config &c, cv_core *core, int64_t n
     return rc;
 }
 
+// A server's life: open an empty store, make the whole log durable, stop.
+void log_all(const cv_store_config &c, const std::vector<Bytes> &log)
+{
+    cv_store *st;
+    cv_core *live = fresh_core();
+    ASSERT_EQ(open_store(&st, c, live, 0), 0);
+    persist(st, log, 0);
+    cv_store_close(st);
+    cv_core_free(live);
+}
+
 TEST(Store, RecoversTheSameStateFromTheLogAlone)
 {
     TmpDir d;
     cvt::Core k;
     build_history(k, 50);
     cv_store_config c = config(d);
+    log_all(c, k.log);
     cv_store *st;
-    cv_core *live = fresh_core();
-    ASSERT_EQ(open_store(&st, c, live, 0), 0);
-    persist(st, k.log, 0);
-    cv_store_close(st);
-    cv_core_free(live);
 
     cv_core *r = fresh_core();
     ASSERT_EQ(open_store(&st, c, r, 5), 0);
@@ -140,12 +136,8 @@ TEST(Store, RecoveryThatReplayedTheLogWritesASnapshotSoTheNextStartReplaysNothin
     cvt::Core k;
     build_history(k, 20);
     cv_store_config c = config(d);
+    log_all(c, k.log);
     cv_store *st;
-    cv_core *live = fresh_core();
-    ASSERT_EQ(open_store(&st, c, live, 0), 0);
-    persist(st, k.log, 0);
-    cv_store_close(st);
-    cv_core_free(live);
     for (int start = 0; start < 2; start++) {
         cv_core *r = fresh_core();
         ASSERT_EQ(open_store(&st, c, r, 0), 0);
@@ -214,12 +206,8 @@ TEST(Store, SessionClocksRestartAtRecoverySoNobodyExpiresForTheDowntime)
     int64_t a = k.connect(6000);
     k.write(a, k.create("/e", "", 1), CV_OP_CREATE);
     cv_store_config c = config(d);
+    log_all(c, k.log);
     cv_store *st;
-    cv_core *live = fresh_core();
-    ASSERT_EQ(open_store(&st, c, live, 0), 0);
-    persist(st, k.log, 0);
-    cv_store_close(st);
-    cv_core_free(live);
 
     const int64_t restart = k.now + 3600 * 1000; // an hour later
     cv_core *r = fresh_core();
@@ -331,12 +319,8 @@ TEST(Store, TornLastBatchIsDroppedAndAppendsContinueAfterIt)
     cvt::Core k;
     build_history(k, 10);
     cv_store_config c = config(d);
+    log_all(c, k.log);
     cv_store *st;
-    cv_core *live = fresh_core();
-    ASSERT_EQ(open_store(&st, c, live, 0), 0);
-    persist(st, k.log, 0);
-    cv_store_close(st);
-    cv_core_free(live);
     size_t n = k.log.size();
     flip(d, (off_t)(n * CV_WAL_BLOCK + 60)); // the last batch: never acknowledged as a whole
 
