@@ -100,9 +100,9 @@ static int64_t open_fds(void)
 /* mntr lines for the log and snapshots beyond ZooKeeper's own keys: the
  * slow-sync counter under ZooKeeper 3.5's name, and the log write latency
  * histogram as cumulative counts per power-of-two bucket (microseconds). */
-static size_t mntr_storage(struct cv_seq *seq, const struct cv_seq_stats *st, char *out, size_t cap)
+static size_t mntr_storage(const struct cv_seq_stats *st, const struct cv_store_stats *ss,
+                           char *out, size_t cap)
 {
-    struct cv_store_stats ss;
     size_t len = 0;
 #define OUT(...)                                                                                   \
     do {                                                                                           \
@@ -113,9 +113,7 @@ static size_t mntr_storage(struct cv_seq *seq, const struct cv_seq_stats *st, ch
     } while (0)
     OUT("zk_corvid_pending_txns\t%u\n", st->pending_txns);
     OUT("zk_corvid_held_requests\t%u\n", st->held_requests);
-    if (!cv_seq_store_stats(seq, &ss))
-        return len < cap ? len : cap - 1;
-    const struct cv_wal_stats *w = &ss.wal;
+    const struct cv_wal_stats *w = &ss->wal;
     OUT("zk_fsync_threshold_exceed_count\t%" PRIu64 "\n", w->slow_syncs);
     OUT("zk_corvid_log_backend\t%s\n", w->backend == CV_WAL_IO_URING ? "io_uring" : "pwrite");
     OUT("zk_corvid_log_batches\t%" PRIu64 "\n", w->batches);
@@ -132,9 +130,9 @@ static size_t mntr_storage(struct cv_seq *seq, const struct cv_seq_stats *st, ch
         OUT("zk_corvid_log_write_us_le_%llu\t%" PRIu64 "\n", 1ull << (b + 1), cum);
     }
     OUT("zk_corvid_log_write_us_le_inf\t%" PRIu64 "\n", w->batches);
-    OUT("zk_corvid_snapshot_last_zxid\t%" PRId64 "\n", ss.last_snapshot_zxid);
-    OUT("zk_corvid_snapshot_failures\t%" PRIu64 "\n", ss.snapshot_failures);
-    OUT("zk_corvid_snapshot_fork_max_us\t%" PRIu64 "\n", ss.fork_us_max);
+    OUT("zk_corvid_snapshot_last_zxid\t%" PRId64 "\n", ss->last_snapshot_zxid);
+    OUT("zk_corvid_snapshot_failures\t%" PRIu64 "\n", ss->snapshot_failures);
+    OUT("zk_corvid_snapshot_fork_max_us\t%" PRIu64 "\n", ss->fork_us_max);
 #undef OUT
     return len < cap ? len : cap - 1;
 }
@@ -218,16 +216,15 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
         v.data_dir_size = cv_store_dir_bytes(snap);
         v.log_dir_size = cv_store_dir_bytes(log);
     }
-    static struct cv_store_stats ss;
-    if (cv_seq_store_stats(seq, &ss)) {
-        const struct cv_wal_stats *w = &ss.wal;
-        v.fsync_time.count = (int64_t)w->batches;
-        v.fsync_time.total = (int64_t)(w->write_ns_sum / 1000000);
-        v.fsync_time.min = (int64_t)(w->write_ns_min / 1000000);
-        v.fsync_time.max = (int64_t)(w->write_ns_max / 1000000);
-        v.mntr_lookup = mntr_lookup;
-        v.mntr_ctx = &ss;
-    }
+    struct cv_store_stats ss;
+    cv_seq_store_stats(seq, &ss);
+    const struct cv_wal_stats *w = &ss.wal;
+    v.fsync_time.count = (int64_t)w->batches;
+    v.fsync_time.total = (int64_t)(w->write_ns_sum / 1000000);
+    v.fsync_time.min = (int64_t)(w->write_ns_min / 1000000);
+    v.fsync_time.max = (int64_t)(w->write_ns_max / 1000000);
+    v.mntr_lookup = mntr_lookup;
+    v.mntr_ctx = &ss;
     v.proposal_last = v.proposal_min = v.proposal_max = -1;
     struct conns_ctx cc = {srv->conns, 0, srv->conns_cap};
     cv_seq_foreach_conn(seq, collect_conn, &cc);
@@ -248,7 +245,7 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     unsigned actions = 0;
     int n = cv_fourlw_render(cmd, &v, out, cap, &actions);
     if (n > 0 && memcmp(cmd, "mntr", 4) == 0 && memcmp(out, "zk_version", 10) == 0)
-        n += (int)mntr_storage(seq, &st, out + n, cap - (size_t)n);
+        n += (int)mntr_storage(&st, &ss, out + n, cap - (size_t)n);
     if (actions & CV_FOURLW_RESET_CONN_STATS)
         cv_seq_reset_conn_stats(seq);
     if (actions & CV_FOURLW_RESET_SERVER_STATS)

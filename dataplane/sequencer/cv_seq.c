@@ -71,7 +71,7 @@ struct cv_seq {
     struct cv_conn_ref cur_ref;
     int64_t cur_session;
     bool cur_has, cur_answered;
-    /* durable storage (NULL: in memory, transactions apply at once) */
+    /* durable storage: recovery, the log, snapshots */
     struct cv_store *store;
     /* prepared transactions in zxid order: [head, tail) with the first
      * `appended` of them handed to the log */
@@ -308,10 +308,10 @@ static void held_drop(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref)
 
 /* ---- connect ------------------------------------------------------------------ */
 
-static int pend_push(struct cv_seq *s, int64_t zxid, int64_t session, const struct cv_conn_ref *ref,
-                     int32_t xid, int64_t t0_ms, const uint8_t *txn, size_t len);
+static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
+                      const struct cv_conn_ref *ref, int32_t xid, int64_t t0_ms, const uint8_t *txn,
+                      size_t len);
 static bool pend_room(const struct cv_seq *s);
-static void apply_ready(struct cv_seq *s);
 
 static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
 {
@@ -659,8 +659,9 @@ static bool pend_room(const struct cv_seq *s)
     return s->pq_head - s->pq_tail > need;
 }
 
-static int pend_push(struct cv_seq *s, int64_t zxid, int64_t session, const struct cv_conn_ref *ref,
-                     int32_t xid, int64_t t0_ms, const uint8_t *txn, size_t len)
+static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
+                      const struct cv_conn_ref *ref, int32_t xid, int64_t t0_ms, const uint8_t *txn,
+                      size_t len)
 {
     size_t size = PEND_ALIGN(sizeof(struct pend) + len);
     if (s->pq_count == 0)
@@ -685,9 +686,6 @@ static int pend_push(struct cv_seq *s, int64_t zxid, int64_t session, const stru
     memcpy(e->data, txn, len);
     s->pq_tail = off + size;
     s->pq_count++;
-    if (!s->store)
-        apply_ready(s); /* in memory: applies at once */
-    return 0;
 }
 
 static void apply_one(struct cv_seq *s, struct pend *e)
@@ -714,27 +712,25 @@ static void apply_one(struct cv_seq *s, struct pend *e)
 /* Apply every prepared transaction the log has acknowledged. */
 static void apply_ready(struct cv_seq *s)
 {
-    int64_t acked = s->store ? cv_store_acked_zxid(s->store) : INT64_MAX;
+    int64_t acked = cv_store_acked_zxid(s->store);
     uint32_t n = 0;
     while (s->pq_count) {
         s->pq_head = pend_norm(s, s->pq_head);
         struct pend *e = pend_at(s, s->pq_head);
-        if (e->zxid > acked || (s->store && s->pq_appended == 0))
+        if (e->zxid > acked || s->pq_appended == 0)
             break;
         s->pq_head += e->size;
         s->pq_count--;
-        if (s->store)
-            s->pq_appended--;
+        s->pq_appended--;
         apply_one(s, e);
         n++;
     }
-    if (s->store && n)
+    if (n)
         cv_store_applied(s->store, s->core, n, cv_rt_now_ms());
 }
 
-static void disk_failed(struct cv_seq *s, int rc)
+static void disk_failed(int rc)
 {
-    (void)s;
     /* ZooKeeper exits when its log cannot be written; so does corvid: what
      * was acknowledged is durable, nothing else was acknowledged. */
     fprintf(stderr, "corvid: FATAL: the transaction log cannot be written: %s; exiting\n",
@@ -745,8 +741,6 @@ static void disk_failed(struct cv_seq *s, int rc)
 /* Hand prepared transactions to the log, progress it, apply what is durable. */
 static int storage_poll(struct cv_seq *s)
 {
-    if (!s->store)
-        return 0;
     int work = 0;
     for (int round = 0; round < 2; round++) {
         while (s->pq_appended < s->pq_count) {
@@ -756,14 +750,14 @@ static int storage_poll(struct cv_seq *s)
             if (rc == -EAGAIN)
                 break;
             if (rc)
-                disk_failed(s, rc);
+                disk_failed(rc);
             s->pq_app += e->size;
             s->pq_appended++;
             work++;
         }
         int rc = cv_store_poll(s->store, cv_rt_now_ms());
         if (rc < 0)
-            disk_failed(s, rc);
+            disk_failed(rc);
         if (rc == 0)
             break;
         work++;
@@ -914,12 +908,13 @@ int cv_seq_new(struct cv_seq **out, struct cv_rt *rt, const struct cv_seq_config
         return -ENOMEM;
     }
     cv_tree_reserve(cv_core_tree(s->core), 1u << 16);
-    if (cfg->store) {
-        int rc = cv_store_open(&s->store, cfg->store, s->core, cv_rt_now_ms(), err, errlen);
-        if (rc) {
-            cv_seq_free(s);
-            return rc;
-        }
+    int rc = cfg->store ? cv_store_open(&s->store, cfg->store, s->core, cv_rt_now_ms(), err, errlen)
+                        : -EINVAL;
+    if (rc) {
+        if (!cfg->store)
+            snprintf(err, errlen, "sequencer: no storage configured");
+        cv_seq_free(s);
+        return rc;
     }
     s->sink.ctx = s;
     s->sink.reply = on_reply;
@@ -959,12 +954,9 @@ void cv_seq_free(struct cv_seq *s)
     free(s);
 }
 
-bool cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out)
+void cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out)
 {
-    if (!s->store)
-        return false;
     cv_store_get_stats(s->store, out);
-    return true;
 }
 
 struct cv_core *cv_seq_core(struct cv_seq *s)
@@ -987,8 +979,7 @@ void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st)
 
 void cv_seq_reset_stats(struct cv_seq *s)
 {
-    if (s->store)
-        cv_store_reset_stats(s->store);
+    cv_store_reset_stats(s->store);
     int64_t started = s->st.started_ms;
     memset(&s->st, 0, sizeof s->st);
     s->st.started_ms = started;

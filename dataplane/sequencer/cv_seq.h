@@ -20,8 +20,7 @@
  * - Durability (S6): with storage configured, a write is prepared (its
  *   zxid and its validation against the outstanding changes decided at
  *   once), handed to the log, and applied and answered only when the log
- *   says it is durable (forceSync=no: once appended). Without storage
- *   (tests, benchmarks of the core) it applies at once.
+ *   says it is durable (forceSync=no: once appended).
  * - Per-session FIFO: a read (or sync) waits until every write its
  *   connection sent before it is applied; requests behind a waiting one
  *   wait too, in order. sync also waits for every write prepared before it,
@@ -62,7 +61,7 @@ struct cv_seq_config {
     struct cv_core_config core;
     uint32_t conns_per_io;               /* connection slots of each io lcore */
     int64_t container_check_ms;          /* how often containers / TTL nodes are checked */
-    const struct cv_store_config *store; /* NULL: in memory */
+    const struct cv_store_config *store; /* required (-EINVAL without) */
 };
 
 int cv_seq_new(struct cv_seq **out, struct cv_rt *rt, const struct cv_seq_config *cfg,
@@ -88,8 +87,8 @@ struct cv_seq_stats {
 };
 void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st);
 void cv_seq_reset_stats(struct cv_seq *s);
-/* Storage counters; false when the sequencer runs in memory. */
-bool cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out);
+/* Storage counters (recovery, log, snapshots). */
+void cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out);
 
 struct cv_seq_conn_info {
     char peer[48];

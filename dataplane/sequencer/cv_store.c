@@ -204,6 +204,14 @@ static void remember_snap(struct cv_store *st, int64_t zxid)
     st->known[st->nknown++] = zxid;
 }
 
+/* A snapshot file at zxid is in place. */
+static void snapshot_written(struct cv_store *st, int64_t zxid)
+{
+    st->st.snapshots++;
+    st->st.last_snapshot_zxid = zxid;
+    remember_snap(st, zxid);
+}
+
 static void schedule_snap(struct cv_store *st)
 {
     /* ZooKeeper's SyncRequestProcessor: snapCount/2 + a random part, so
@@ -300,7 +308,7 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
             snprintf(err, errlen, "storage: %s; refusing to start (see corvid --check-data)", tmp);
         }
         free(st);
-        return rc == -EUCLEAN ? -EUCLEAN : rc;
+        return rc;
     }
     cv_wal_set_slow_threshold_ms(st->wal, cfg->slow_ms);
     int64_t last = cv_core_last_applied(core);
@@ -316,9 +324,7 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
         struct cv_snap_info si = {last, 0, 0, 0, wall_ms()};
         int wr = cv_snap_write(cfg->snap_dir, &si, snap_body, core);
         if (wr == 0) {
-            remember_snap(st, last);
-            st->st.snapshots++;
-            st->st.last_snapshot_zxid = last;
+            snapshot_written(st, last);
         } else {
             fprintf(stderr, "corvid: warning: start-up snapshot into %s failed: %s\n",
                     cfg->snap_dir, strerror(-wr));
@@ -392,13 +398,11 @@ static void reap_child(struct cv_store *st, bool block)
                 (uint64_t)st->child_zxid, st->cfg.snap_dir);
         return;
     }
-    st->st.snapshots++;
     st->st.snapshot_ms_last = ms;
     st->st.snapshot_ms_sum += ms;
     if (ms > st->st.snapshot_ms_max)
         st->st.snapshot_ms_max = ms;
-    st->st.last_snapshot_zxid = st->child_zxid;
-    remember_snap(st, st->child_zxid);
+    snapshot_written(st, st->child_zxid);
 }
 
 /* autopurge: keep snap_retain verified snapshots and the log they need. */
@@ -507,10 +511,7 @@ int cv_store_check(const char *log_dir, const char *snap_dir, FILE *out)
     } else {
         int rc = cv_wal_check(log_dir, buf, sizeof buf);
         fputs(buf, out);
-        if (rc == -EUCLEAN)
-            bad = 1;
-        else if (rc < 0)
-            bad = 1;
+        bad = rc < 0; /* damaged history, or a log that cannot be read */
     }
     fprintf(out, "%s\n",
             bad ? "data: DAMAGED: corvid refuses to start on it"
