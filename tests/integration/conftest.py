@@ -90,22 +90,7 @@ def _skip_if_no_corvid():
                     "or run with CV_TARGET=zookeeper)" % zkserver.CORVID_BIN)
 
 
-def wait_serving(srv, timeout=20.0):
-    """zkserver.Server.start returns once `ruok` answers imok, but ZooKeeper
-    answers imok before it serves requests ('srvr' then says 'This ZooKeeper
-    instance is not currently serving requests'). Wait for 'Mode:'."""
-    deadline = time.time() + timeout
-    last = ""
-    while time.time() < deadline:
-        try:
-            last = zkserver.four_letter(srv.port, "srvr", timeout=1.0)
-            if "Mode:" in last:
-                return
-        except OSError as e:
-            last = repr(e)
-        time.sleep(0.05)
-    raise RuntimeError("server on port %d not serving after %.0fs: %r\nlog:\n%s"
-                       % (srv.port, timeout, last, srv.log()))
+wait_serving = zkserver.wait_serving
 
 
 def start_server(container_check_ms=None, **kw):

@@ -182,22 +182,7 @@ def mntr(port):
 
 
 def wait_serving(srv, timeout=60.0, interval=0.02):
-    """ruok answers before ZooKeeper serves; wait for 'Mode:' in srvr."""
-    deadline = time.time() + timeout
-    last = ""
-    while time.time() < deadline:
-        if srv.proc.poll() is not None:
-            raise CrashLoopError("%s exited (status %s) during start-up; log:\n%s"
-                                 % (srv.kind, srv.proc.returncode, srv.log()))
-        try:
-            last = zkserver.four_letter(srv.port, "srvr", timeout=1.0)
-            if "Mode:" in last:
-                return
-        except OSError as e:
-            last = repr(e)
-        time.sleep(interval)
-    raise CrashLoopError("server on port %d not serving after %.0fs: %r\nlog:\n%s"
-                         % (srv.port, timeout, last, srv.log()))
+    zkserver.wait_serving(srv, timeout, interval, CrashLoopError)
 
 
 # ---------------------------------------------------------------- writer ----

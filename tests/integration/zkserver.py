@@ -55,6 +55,28 @@ def stop_client(c):
         pass
 
 
+def wait_serving(srv, timeout=20.0, interval=0.05, error=RuntimeError):
+    """Server.start returns once `ruok` answers imok, but ZooKeeper answers
+    imok before it serves requests ('srvr' then says 'This ZooKeeper instance
+    is not currently serving requests'). Wait for 'Mode:' in srvr; raise
+    `error` if the process exits or the time runs out."""
+    deadline = time.time() + timeout
+    last = ""
+    while time.time() < deadline:
+        if srv.proc.poll() is not None:
+            raise error("%s exited (status %s) during start-up; log:\n%s"
+                        % (srv.kind, srv.proc.returncode, srv.log()))
+        try:
+            last = four_letter(srv.port, "srvr", timeout=1.0)
+            if "Mode:" in last:
+                return
+        except OSError as e:
+            last = repr(e)
+        time.sleep(interval)
+    raise error("server on port %d not serving after %.0fs: %r\nlog:\n%s"
+                % (srv.port, timeout, last, srv.log()))
+
+
 def port_open(port, host="127.0.0.1"):
     try:
         with socket.create_connection((host, port), timeout=0.2):
