@@ -154,6 +154,53 @@ int cv_core_prepare_create_session(struct cv_core *c, int32_t requested_timeout,
     return 0;
 }
 
+int64_t cv_core_new_session_id(struct cv_core *c)
+{
+    int64_t id = cv_sess_idgen_next(&c->idgen, &c->sess);
+    while (cv_core_session_pending(c, id))
+        id = cv_sess_idgen_next(&c->idgen, &c->sess);
+    return id;
+}
+
+int cv_core_prepare_create_session_id(struct cv_core *c, int64_t id, int32_t requested_timeout,
+                                      int64_t now_ms, int32_t *timeout, uint8_t *out, size_t cap,
+                                      size_t *len)
+{
+    if (id == 0 || cv_sess_id_reserved(id))
+        return -EINVAL;
+    struct cv_sess_info info;
+    if (cv_core_session_pending(c, id) || cv_sess_get(&c->sess, id, &info) == 0)
+        return -EEXIST;
+    if (c->pending_n == c->pending_cap ||
+        cv_sess_count(&c->sess) + c->pending_n >= c->cfg.sess.max_sessions)
+        return -EBUSY;
+    int32_t to = cv_sess_negotiate_timeout(&c->cfg.sess, requested_timeout);
+    struct cv_txn t;
+    memset(&t, 0, sizeof t);
+    t.hdr.client_id = id;
+    t.hdr.zxid = c->last_prepared + 1;
+    t.hdr.time = now_ms;
+    t.hdr.type = CV_OP_CREATE_SESSION;
+    t.has_body = 1;
+    t.u.number.value = to;
+    int n = cv_proto_encode_txn(out, cap, &t);
+    if (n < 0)
+        return n;
+    c->last_prepared++;
+    c->pending_ids[c->pending_n++] = id;
+    *timeout = to;
+    *len = (size_t)n;
+    return 0;
+}
+
+void cv_core_abandon(struct cv_core *c, int64_t now_ms)
+{
+    cv_core_change_rollback_all(c);
+    c->pending_n = 0;
+    c->last_prepared = c->last_applied;
+    cv_sess_restart_clocks(&c->sess, now_ms);
+}
+
 size_t cv_core_expired(struct cv_core *c, int64_t now_ms, int64_t *out, size_t max)
 {
     return cv_sess_expired(&c->sess, now_ms, out, max);

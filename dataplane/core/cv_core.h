@@ -142,6 +142,21 @@ int cv_core_prepare_create_session(struct cv_core *c, int32_t requested_timeout,
                                    int64_t *session, int32_t *timeout, uint8_t *out, size_t cap,
                                    size_t *len);
 
+/* Ensemble: the server a client connects to chooses the new session's id
+ * (its own server id in the high byte, as ZooKeeper does) and the leader
+ * prepares the createSession with it. -EEXIST if the id is live or pending,
+ * -EINVAL for 0 or a reserved id; otherwise as above. */
+int64_t cv_core_new_session_id(struct cv_core *c);
+int cv_core_prepare_create_session_id(struct cv_core *c, int64_t id, int32_t requested_timeout,
+                                      int64_t now_ms, int32_t *timeout, uint8_t *out, size_t cap,
+                                      size_t *len);
+
+/* Leadership lost, or a new leader begins (S4): every change prepared but
+ * not applied is forgotten (outstanding records, pending createSessions,
+ * closing marks; last_prepared = last_applied) and every session's expiry
+ * clock restarts at now_ms. The log decides what those changes become. */
+void cv_core_abandon(struct cv_core *c, int64_t now_ms);
+
 /* Close a session that expired (cxid 0). -ENOENT if it is not in the table
  * or already closing. */
 int cv_core_prepare_expire(struct cv_core *c, int64_t session, int64_t now_ms, uint8_t *out,

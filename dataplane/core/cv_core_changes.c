@@ -189,6 +189,12 @@ void cv_core_change_rollback(struct cv_core *c, int64_t zxid)
         c->paths_head = c->paths_tail;
 }
 
+void cv_core_change_rollback_all(struct cv_core *c)
+{
+    while (c->ch_head > c->ch_tail)
+        cv_core_change_rollback(c, rec(c, c->ch_head - 1)->zxid);
+}
+
 void cv_core_change_retire(struct cv_core *c, int64_t applied)
 {
     while (c->ch_tail < c->ch_head && rec(c, c->ch_tail)->zxid <= applied) {

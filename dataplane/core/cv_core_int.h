@@ -81,6 +81,8 @@ int cv_core_change_add(struct cv_core *c, int64_t zxid, const char *path, size_t
                        const struct cv_view *v);
 /* Drop every record of zxid from the head (a failed multi / aborted prepare). */
 void cv_core_change_rollback(struct cv_core *c, int64_t zxid);
+/* Roll back every outstanding record (leadership lost). */
+void cv_core_change_rollback_all(struct cv_core *c);
 /* Retire records with zxid <= applied. */
 void cv_core_change_retire(struct cv_core *c, int64_t applied);
 /* Visit outstanding records that are current, oldest first. */
