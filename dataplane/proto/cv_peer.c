@@ -42,6 +42,7 @@ static const uint8_t used_fields[CV_PEER_TYPE_MAX + 1] = {
     [CV_PEER_REQUEST] = U_A | U_B | U_PAYLOAD,
     [CV_PEER_SYNCREQ] = U_A | U_B,
     [CV_PEER_SYNCED] = U_ZXID | U_A | U_B,
+    [CV_PEER_RESYNC] = U_ZXID,
 };
 
 static const char *const type_names[CV_PEER_TYPE_MAX + 1] = {
@@ -62,6 +63,7 @@ static const char *const type_names[CV_PEER_TYPE_MAX + 1] = {
     [CV_PEER_REQUEST] = "REQUEST",
     [CV_PEER_SYNCREQ] = "SYNCREQ",
     [CV_PEER_SYNCED] = "SYNCED",
+    [CV_PEER_RESYNC] = "RESYNC",
 };
 
 const char *cv_peer_type_name(int type)

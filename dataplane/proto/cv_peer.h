@@ -56,6 +56,11 @@
  *                leader's last proposed zxid when the request arrived, once
  *                a quorum has confirmed its leadership since (-1: refused,
  *                ask again).
+ *   RESYNC       follower -> leader: zxid = its last logged zxid. It stopped
+ *                logging because its disk fell too far behind (the lag
+ *                bound) and its log has caught up: synchronise its log from
+ *                there (DIFF or SNAP, NEWLEADER, UPTODATE) while it keeps
+ *                serving.
  *
  * Contract: pure functions over caller-owned bytes; no allocation. Decode
  * checks every length against the bytes given before reading, verifies the
@@ -99,7 +104,8 @@ enum cv_peer_type {
     CV_PEER_REQUEST,
     CV_PEER_SYNCREQ,
     CV_PEER_SYNCED,
-    CV_PEER_TYPE_MAX = CV_PEER_SYNCED
+    CV_PEER_RESYNC,
+    CV_PEER_TYPE_MAX = CV_PEER_RESYNC
 };
 
 enum cv_peer_state { CV_PEER_LOOKING = 0, CV_PEER_FOLLOWING, CV_PEER_LEADING, CV_PEER_OBSERVING };

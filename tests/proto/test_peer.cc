@@ -238,13 +238,18 @@ std::vector<cv_peer_msg> every_type()
     m.b = 17;
     m.zxid = (8LL << 32) | 9;
     v.push_back(m);
+
+    m = msg(CV_PEER_RESYNC, 3);
+    m.zxid = (8LL << 32) | 7;
+    v.push_back(m);
     return v;
 }
 
 // Types whose header says nothing of a payload.
-const int kNoPayload[] = {CV_PEER_VOTE, CV_PEER_FOLLOWERINFO, CV_PEER_LEADERINFO, CV_PEER_ACKEPOCH,
-                          CV_PEER_DIFF, CV_PEER_TRUNC,        CV_PEER_COMMIT,     CV_PEER_NEWLEADER,
-                          CV_PEER_ACK,  CV_PEER_UPTODATE,     CV_PEER_SYNCREQ,    CV_PEER_SYNCED};
+const int kNoPayload[] = {
+    CV_PEER_VOTE,    CV_PEER_FOLLOWERINFO, CV_PEER_LEADERINFO, CV_PEER_ACKEPOCH, CV_PEER_DIFF,
+    CV_PEER_TRUNC,   CV_PEER_COMMIT,       CV_PEER_NEWLEADER,  CV_PEER_ACK,      CV_PEER_UPTODATE,
+    CV_PEER_SYNCREQ, CV_PEER_SYNCED,       CV_PEER_RESYNC};
 
 // A message that breaks a rule: encode refuses it (-EINVAL) and its raw
 // bytes, with a valid CRC, do not decode (-EBADMSG).
@@ -742,7 +747,7 @@ TEST(PeerNames, EveryTypeHasItsNameAndOthersAreQuestionMarks)
     const char *names[] = {"VOTE",      "FOLLOWERINFO", "LEADERINFO", "ACKEPOCH", "DIFF",
                            "TRUNC",     "SNAP",         "PROPOSAL",   "COMMIT",   "INFORM",
                            "NEWLEADER", "ACK",          "UPTODATE",   "PING",     "REQUEST",
-                           "SYNCREQ",   "SYNCED"};
+                           "SYNCREQ",   "SYNCED",       "RESYNC"};
     ASSERT_EQ(sizeof names / sizeof names[0], (size_t)CV_PEER_TYPE_MAX);
     for (int t = CV_PEER_VOTE; t <= CV_PEER_TYPE_MAX; t++)
         EXPECT_STREQ(cv_peer_type_name(t), names[t - 1]) << t;
