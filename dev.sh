@@ -6,7 +6,7 @@
 #   ./dev.sh deps    install missing Debian packages only (quiet when all are present)
 #   ./dev.sh build   install deps and build build/ (RelWithDebInfo)
 #
-# Environment: FUZZ_SECONDS (per fuzz target, default 60), JOBS (default nproc).
+# Environment: FUZZ_SECONDS (per fuzz target, default 45), JOBS (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -77,14 +77,14 @@ cmd_test() {
   configure_build build-asan -DCORVID_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
   run_ctest build-asan "sanitizer"
 
-  echo "== fuzz (clang libFuzzer, ${FUZZ_SECONDS:-60}s per target)"
+  echo "== fuzz (clang libFuzzer, ${FUZZ_SECONDS:-45}s per target)"
   configure_build build-fuzz -DCORVID_FUZZ=ON -DCORVID_TESTS=OFF \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug
   local t
   for t in build-fuzz/tests/fuzz/fuzz_*; do
     [ -x "$t" ] && [ -f "$t" ] || continue
     case "$t" in *_seed|*.log) continue ;; esac
-    if "$ROOT/tests/fuzz/run_fuzz.sh" "$t" "${FUZZ_SECONDS:-60}"; then PASSED=$((PASSED + 1));
+    if "$ROOT/tests/fuzz/run_fuzz.sh" "$t" "${FUZZ_SECONDS:-45}"; then PASSED=$((PASSED + 1));
     else echo "dev.sh: fuzz target $t failed"; FAILED=$((FAILED + 1)); fi
   done
 

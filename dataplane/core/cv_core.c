@@ -130,28 +130,12 @@ int cv_core_prepare_create_session(struct cv_core *c, int32_t requested_timeout,
     if (c->pending_n == c->pending_cap ||
         cv_sess_count(&c->sess) + c->pending_n >= c->cfg.sess.max_sessions)
         return -EBUSY;
-    int64_t id = cv_sess_idgen_next(&c->idgen, &c->sess);
-    while (cv_core_session_pending(c, id))
-        id = cv_sess_idgen_next(&c->idgen, &c->sess);
-    int32_t to = cv_sess_negotiate_timeout(&c->cfg.sess, requested_timeout);
-    struct cv_txn t;
-    memset(&t, 0, sizeof t);
-    t.hdr.client_id = id;
-    t.hdr.cxid = 0;
-    t.hdr.zxid = c->last_prepared + 1;
-    t.hdr.time = now_ms;
-    t.hdr.type = CV_OP_CREATE_SESSION;
-    t.has_body = 1;
-    t.u.number.value = to;
-    int n = cv_proto_encode_txn(out, cap, &t);
-    if (n < 0)
-        return n;
-    c->last_prepared++;
-    c->pending_ids[c->pending_n++] = id;
-    *session = id;
-    *timeout = to;
-    *len = (size_t)n;
-    return 0;
+    int64_t id = cv_core_new_session_id(c);
+    int rc =
+        cv_core_prepare_create_session_id(c, id, requested_timeout, now_ms, timeout, out, cap, len);
+    if (rc == 0)
+        *session = id;
+    return rc;
 }
 
 int64_t cv_core_new_session_id(struct cv_core *c)

@@ -60,7 +60,7 @@ TEST(Seeds, FiveNodesUnderFaultsStayLinearizableAndLoseNothing)
     sim::Options o;
     o.nodes = 5;
     o.clients = 6;
-    run_seeds(o, 100001, seeds_from_env(100) * 3 / 10);
+    run_seeds(o, 100001, seeds_from_env(100) * 2 / 10);
 }
 
 TEST(Seeds, ThreeNodesUnderHarshFaultsAndSlowDisksLoseNothing)
