@@ -209,14 +209,12 @@ struct Client {
     int64_t last_heard = 0, last_sent = 0;
     int32_t xid = 1;
     std::map<int32_t, Pend> pend;
-    std::deque<Bytes> before_connect; // pipelined behind the ConnectRequest
     bool autop = false, blocked = false;
     std::map<int32_t, int32_t> results;
     std::map<int32_t, int64_t> owners;
     uint64_t expired = 0;
     int64_t counter = 0;
     std::vector<std::string> ephemerals;
-    int64_t sync_call = -1;       // a sync+read in progress: the sync's call time
     int64_t up_t = 0, down_t = 0; // TCP is FIFO: last delivery time each way
     bool broken = false;          // a message was lost while cut off: the connection is dead
 };
@@ -946,8 +944,6 @@ void Node::h_synced(void *ctx, int64_t session, int64_t cookie, int64_t zxid)
     Node *n = static_cast<Node *>(ctx);
     (void)session;
     auto it = n->conns.find(cookie >> 16);
-    n->w->log("node %d: SYNCED cookie %" PRIx64 " zxid %" PRIx64 " found %d", n->id, cookie, zxid,
-              it != n->conns.end());
     if (it == n->conns.end() || !it->second.sync_sent || it->second.wait_zxid >= 0 ||
         (uint32_t)(cookie & 0xffff) != (it->second.sync_seq & 0xffff))
         return;
@@ -1348,9 +1344,6 @@ void WorldImpl::client_connect(int c, int node)
         }
         nd.on_connect(c, conn, f);
     });
-    for (auto &b : cl.before_connect)
-        to_server(c, b);
-    cl.before_connect.clear();
 }
 
 void WorldImpl::to_server(int c, const Bytes &f)
@@ -1398,7 +1391,6 @@ void WorldImpl::client_fail_pending(Client &cl, bool expired)
         }
     }
     cl.pend.clear();
-    cl.sync_call = -1;
 }
 
 void WorldImpl::client_disconnected(int c, int node, int64_t conn)
@@ -1431,10 +1423,7 @@ int32_t WorldImpl::client_send(int c, const Bytes &frame, int32_t op, Pend p)
     p.call_us = now_us;
     cl.pend[xid] = p;
     st.ops++;
-    if (cl.st == Client::CONNECTING)
-        to_server(c, f); // pipelined behind the ConnectRequest, as real clients do
-    else
-        to_server(c, f);
+    to_server(c, f); // while connecting: pipelined behind the ConnectRequest, as real clients do
     return xid;
 }
 
