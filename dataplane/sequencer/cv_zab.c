@@ -86,7 +86,8 @@ struct cv_zab {
         int64_t session, cookie, zxid, round;
     } * sq;
     uint32_t sq_cap, sq_head, sq_n;
-    int64_t sync_round;
+    int64_t sync_round; /* the newest round pinged */
+    bool sync_next;     /* a sync waits for a round not pinged yet */
 
     /* follower */
     enum fphase fphase;
@@ -498,6 +499,7 @@ static void lead(struct cv_zab *z)
     }
     z->sq_n = 0;
     z->sync_round = 0;
+    z->sync_next = false;
     /* Tell everyone at once (followers of this leader learn it is leading). */
     notify_all(z);
     discover_if_quorum(z);
@@ -695,23 +697,47 @@ static void leader_try_commit(struct cv_zab *z)
 /* Answer the syncs whose round a quorum has echoed: the leader was still
  * leading after they arrived, so every write acknowledged before them is at
  * or below their zxid (a deposed leader never gets here). */
+/* Whether a quorum (this leader included) has echoed sync round r. */
+static bool round_confirmed(const struct cv_zab *z, int64_t r)
+{
+    uint64_t set = 1ull << z->cfg.self;
+    for (uint8_t p = 1; p < CV_ZAB_MAX_SERVERS; p++)
+        if (z->peers[p].state == P_SYNCED && !z->peers[p].observer && z->peers[p].ping_round >= r)
+            set |= 1ull << p;
+    return quorum(z, set);
+}
+
+/* A new sync round: one ping to every synced voter, whatever the number of
+ * syncs waiting for it (syncs that arrive while a round is in flight wait
+ * for the next one). */
+static void send_round(struct cv_zab *z)
+{
+    z->sync_round++;
+    z->sync_next = false;
+    for (uint8_t p = 1; p < CV_ZAB_MAX_SERVERS; p++)
+        if (z->peers[p].state == P_SYNCED && !z->peers[p].observer)
+            send(z, p, CV_PEER_PING, 0, z->committed, z->sync_round, 0, NULL, 0);
+}
+
+/* Answer the syncs whose round a quorum has echoed: the leader was still
+ * leading after they arrived, so every write acknowledged before them is at
+ * or below their zxid (a deposed leader never gets here). */
 static void answer_syncs(struct cv_zab *z)
 {
     while (z->sq_n) {
         struct syncq *q = &z->sq[z->sq_head];
-        uint64_t set = 1ull << z->cfg.self;
-        for (uint8_t p = 1; p < CV_ZAB_MAX_SERVERS; p++)
-            if (z->peers[p].state == P_SYNCED && !z->peers[p].observer &&
-                z->peers[p].ping_round >= q->round)
-                set |= 1ull << p;
-        if (!quorum(z, set))
-            return;
+        if (q->round > z->sync_round || !round_confirmed(z, q->round))
+            break;
         if (q->peer == 0)
             z->h.synced(z->h.ctx, q->session, q->cookie, q->zxid);
         else if (z->peers[q->peer].state == P_SYNCED)
             send(z, q->peer, CV_PEER_SYNCED, 0, q->zxid, q->session, q->cookie, NULL, 0);
         z->sq_head = (z->sq_head + 1) % z->sq_cap;
         z->sq_n--;
+    }
+    if (z->sync_next && round_confirmed(z, z->sync_round)) {
+        send_round(z);
+        answer_syncs(z); /* this leader alone may be a quorum */
     }
 }
 
@@ -720,10 +746,8 @@ static int leader_sync(struct cv_zab *z, uint8_t peer, int64_t session, int64_t 
     if (z->sq_n == z->sq_cap)
         return -EBUSY;
     struct syncq *q = &z->sq[(z->sq_head + z->sq_n++) % z->sq_cap];
-    *q = (struct syncq){peer, session, cookie, z->appended, ++z->sync_round};
-    for (uint8_t p = 1; p < CV_ZAB_MAX_SERVERS; p++)
-        if (z->peers[p].state == P_SYNCED && !z->peers[p].observer)
-            send(z, p, CV_PEER_PING, 0, z->committed, z->sync_round, 0, NULL, 0);
+    *q = (struct syncq){peer, session, cookie, z->appended, z->sync_round + 1};
+    z->sync_next = true;
     answer_syncs(z);
     return 0;
 }
