@@ -754,33 +754,24 @@ void Node::after_event()
     flush_tx();
 }
 
+// cv_chan's deliver callback: collect the messages of one datagram.
+static void collect(void *msgs, const uint8_t *m, size_t n)
+{
+    static_cast<std::vector<Bytes> *>(msgs)->emplace_back(m, m + n);
+}
+
 void Node::recv_dgram(int from, const Bytes &d)
 {
-    struct Ctx {
-        Node *n;
-        int from;
-        std::vector<Bytes> msgs;
-    } ctx{this, from, {}};
-    int rc = cv_chan_recv(
-        chan[from], d.data(), d.size(), lnow(),
-        [](void *c, const uint8_t *m, size_t n) {
-            static_cast<Ctx *>(c)->msgs.emplace_back(m, m + n);
-        },
-        &ctx);
-    if (rc == CV_CHAN_RESET) {
+    std::vector<Bytes> msgs;
+    if (cv_chan_recv(chan[from], d.data(), d.size(), lnow(), collect, &msgs) == CV_CHAN_RESET) {
         // The pair broke (the peer restarted or reset it): tell the protocol,
         // then take the datagram again as the new pair's first.
         cv_zab_peer_reset(zab, lnow(), (uint8_t)from);
         if (!up)
             return;
-        cv_chan_recv(
-            chan[from], d.data(), d.size(), lnow(),
-            [](void *c, const uint8_t *m, size_t n) {
-                static_cast<Ctx *>(c)->msgs.emplace_back(m, m + n);
-            },
-            &ctx);
+        cv_chan_recv(chan[from], d.data(), d.size(), lnow(), collect, &msgs);
     }
-    for (auto &m : ctx.msgs) {
+    for (auto &m : msgs) {
         if (!up)
             return;
         size_t off = 0;
