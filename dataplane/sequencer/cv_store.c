@@ -40,6 +40,10 @@ struct cv_store {
     struct stall_io stall;
     struct cv_wal_io stall_ops;
     int64_t last_appended;
+    /* replicated: everything <= base is durable in a snapshot (the one
+     * recovered, or installed); the log's durable zxid counts above it */
+    int64_t base;
+    int64_t accepted_epoch, current_epoch;
     /* snapshots */
     int64_t since_snap, snap_due;
     pid_t child;
@@ -190,6 +194,116 @@ static int replay_one(void *ctx, const struct cv_wal_rec *r)
     return 0;
 }
 
+/* replicated: hand a record to the caller, unapplied */
+struct load_ctx {
+    const struct cv_store_config *cfg;
+    int64_t prev;
+    uint64_t records;
+    char *err;
+    size_t errlen;
+};
+
+static int load_one(void *ctx, const struct cv_wal_rec *r)
+{
+    struct load_ctx *lc = ctx;
+    if (r->zxid <= lc->prev) { /* the log's format already forbids this */
+        snprintf(lc->err, lc->errlen,
+                 "log record zxid 0x%" PRIx64 " does not follow 0x%" PRIx64 " (out of order)",
+                 (uint64_t)r->zxid, (uint64_t)lc->prev);
+        return -EUCLEAN;
+    }
+    if (lc->cfg->load && lc->cfg->load(lc->cfg->load_ctx, r->zxid, r->data, r->len) != 0) {
+        snprintf(lc->err, lc->errlen, "log record zxid 0x%" PRIx64 " was refused by the loader",
+                 (uint64_t)r->zxid);
+        return -EUCLEAN;
+    }
+    lc->prev = r->zxid;
+    lc->records++;
+    return 0;
+}
+
+/* ---- epochs (ZooKeeper's acceptedEpoch / currentEpoch files) --------------- */
+
+#define ACCEPTED_EPOCH "acceptedEpoch"
+#define CURRENT_EPOCH  "currentEpoch"
+
+/* 0 (absent: *v = 0), -EUCLEAN (not a decimal number), or -errno. */
+static int read_epoch(int dfd, const char *name, int64_t *v)
+{
+    *v = 0;
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    int e = n < 0 ? -errno : 0;
+    close(fd);
+    if (e)
+        return e;
+    buf[n] = 0;
+    char *end;
+    errno = 0;
+    long long x = strtoll(buf, &end, 10);
+    while (*end == '\n' || *end == '\r' || *end == ' ')
+        end++;
+    if (end == buf || *end || errno || x < 0)
+        return -EUCLEAN;
+    *v = x;
+    return 0;
+}
+
+/* name.tmp written and fdatasync'ed (the caller renames it). */
+static int write_epoch_tmp(int dfd, const char *tmp, int64_t v)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%" PRId64 "\n", v);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int rc = write(fd, buf, (size_t)n) == n ? 0 : -EIO;
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    if (rc)
+        unlinkat(dfd, tmp, 0);
+    return rc;
+}
+
+void cv_store_epochs(const struct cv_store *st, int64_t *accepted, int64_t *current)
+{
+    *accepted = st->accepted_epoch;
+    *current = st->current_epoch;
+}
+
+int cv_store_persist_epochs(struct cv_store *st, int64_t accepted, int64_t current)
+{
+    int dfd = open(st->cfg.snap_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    /* acceptedEpoch first, then currentEpoch (ZooKeeper's order: a crash in
+     * between leaves the new accepted and the old current epoch). */
+    const char *names[2] = {ACCEPTED_EPOCH, CURRENT_EPOCH};
+    const int64_t vals[2] = {accepted, current};
+    int rc = 0;
+    for (int i = 0; i < 2 && !rc; i++) {
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%s.tmp", names[i]);
+        rc = write_epoch_tmp(dfd, tmp, vals[i]);
+        if (!rc && renameat(dfd, tmp, dfd, names[i]) < 0) {
+            rc = -errno;
+            unlinkat(dfd, tmp, 0);
+        }
+        if (!rc && fsync(dfd) < 0)
+            rc = -errno;
+    }
+    close(dfd);
+    if (rc == 0) {
+        st->accepted_epoch = accepted;
+        st->current_epoch = current;
+    }
+    return rc;
+}
+
 static int snap_body(void *ctx, int (*write)(void *wctx, const void *p, size_t n), void *wctx)
 {
     return cv_core_serialize(ctx, write, wctx);
@@ -245,6 +359,24 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
         return e;
     }
 
+    if (cfg->replicated) {
+        int dfd = open(cfg->snap_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int e = dfd < 0 ? -errno : read_epoch(dfd, ACCEPTED_EPOCH, &st->accepted_epoch);
+        const char *which = ACCEPTED_EPOCH;
+        if (!e) {
+            e = read_epoch(dfd, CURRENT_EPOCH, &st->current_epoch);
+            which = CURRENT_EPOCH;
+        }
+        if (dfd >= 0)
+            close(dfd);
+        if (e) {
+            snprintf(err, errlen, "storage: cannot read %s/%s: %s", cfg->snap_dir, which,
+                     e == -EUCLEAN ? "not a decimal epoch" : strerror(-e));
+            free(st);
+            return e;
+        }
+    }
+
     struct cv_snap_info info;
     uint8_t *body = NULL;
     size_t blen = 0;
@@ -288,8 +420,15 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
         wc.backend = CV_WAL_IO_PWRITE;
     }
     struct replay_ctx rctx = {core, 0, err, errlen};
+    int64_t snap_zxid = cv_core_last_applied(core);
+    if (cfg->replicated && st->st.recovered_snapshot_zxid >= 0)
+        snap_zxid = st->st.recovered_snapshot_zxid; /* the zxid it was written (installed) at */
+    struct load_ctx lctx = {cfg, snap_zxid, 0, err, errlen};
     err[0] = 0;
-    rc = cv_wal_open(&st->wal, &wc, cv_core_last_applied(core), replay_one, &rctx);
+    if (cfg->replicated)
+        rc = cv_wal_open(&st->wal, &wc, snap_zxid, load_one, &lctx);
+    else
+        rc = cv_wal_open(&st->wal, &wc, snap_zxid, replay_one, &rctx);
     if (rc) {
         if (!err[0] && rc == -EUCLEAN) {
             char why[1024];
@@ -311,6 +450,20 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
         return rc;
     }
     cv_wal_set_slow_threshold_ms(st->wal, cfg->slow_ms);
+    if (cfg->replicated) {
+        /* Nothing was applied: the caller applies what Zab commits. */
+        cv_core_restart_clocks(core, now_ms);
+        st->base = snap_zxid;
+        int64_t wl = cv_wal_last_zxid(st->wal);
+        st->last_appended = wl > snap_zxid ? wl : snap_zxid;
+        st->st.recovered_records = lctx.records;
+        st->st.recovery_ms = (mono_ns() - t0) / 1000000;
+        schedule_snap(st);
+        if (cfg->purge_interval_ms > 0)
+            st->next_purge_ms = now_ms + cfg->purge_interval_ms;
+        *out = st;
+        return 0;
+    }
     int64_t last = cv_core_last_applied(core);
     CV_VERIFY(cv_core_set_zxid(core, last) == 0);
     cv_core_restart_clocks(core, now_ms);
@@ -425,6 +578,88 @@ static void purge(struct cv_store *st)
 
 /* ---- the request path ------------------------------------------------------------ */
 
+int cv_store_truncate(struct cv_store *st, int64_t zxid)
+{
+    int rc = cv_wal_truncate(st->wal, zxid);
+    if (rc)
+        return rc;
+    st->last_appended = cv_wal_last_zxid(st->wal);
+    if (st->base > zxid)
+        st->base = zxid; /* nothing above zxid is claimed durable any more */
+    if (st->last_appended < st->base)
+        st->last_appended = st->base;
+    return 0;
+}
+
+/* Remove snapshots above zxid (install: the installed one must be the
+ * newest). 0 or -errno. */
+static int drop_snaps_above(struct cv_store *st, int64_t zxid)
+{
+    int dfd = open(st->cfg.snap_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        int e = -errno;
+        if (dfd >= 0)
+            close(dfd);
+        return e;
+    }
+    int removed = 0, rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        unsigned long long z;
+        int end = 0;
+        if (sscanf(e->d_name, "snapshot.%16llx%n", &z, &end) == 1 && strlen(e->d_name) == 25 &&
+            end == 25 && (int64_t)z > zxid) {
+            if (unlinkat(dfd, e->d_name, 0) < 0 && errno != ENOENT)
+                rc = -errno;
+            else
+                removed++;
+        }
+    }
+    if (removed && fsync(dfd) < 0 && !rc)
+        rc = -errno;
+    closedir(d);
+    unsigned k = 0;
+    for (unsigned i = 0; i < st->nknown; i++)
+        if (st->known[i] <= zxid)
+            st->known[k++] = st->known[i];
+    st->nknown = k;
+    return rc;
+}
+
+int cv_store_install(struct cv_store *st, struct cv_core *core, int64_t zxid, int64_t now_ms)
+{
+    (void)now_ms;
+    /* A snapshot child writes the state before the install: let it finish
+     * (its zxid is not above the installed one), so it cannot land later. */
+    reap_child(st, true);
+    /* 1. Records above zxid are not part of the installed history: drop them
+     * first (crash-safe truncate), so that once the new snapshot is in place
+     * nothing in the log can be loaded on top of it. */
+    int rc = cv_wal_truncate(st->wal, zxid);
+    if (!rc)
+        rc = drop_snaps_above(st, zxid); /* none in Zab (zxid >= what was applied) */
+    if (rc)
+        return rc;
+    /* 2. The new snapshot, durably: from here on recovery starts from it and
+     * skips every record at or below zxid. */
+    struct cv_snap_info si = {zxid, 0, 0, 0, wall_ms()};
+    rc = cv_snap_write(st->cfg.snap_dir, &si, snap_body, core);
+    if (rc) {
+        st->st.snapshot_failures++;
+        return rc;
+    }
+    snapshot_written(st, zxid);
+    /* 3. The rest of the log is now below the snapshot: drop it all. */
+    rc = cv_wal_truncate(st->wal, 0);
+    if (rc)
+        return rc;
+    st->base = zxid;
+    st->last_appended = zxid;
+    schedule_snap(st);
+    return 0;
+}
+
 int cv_store_append(struct cv_store *st, int64_t zxid, const uint8_t *txn, size_t len)
 {
     int rc = cv_wal_append(st->wal, zxid, 0, txn, (uint32_t)len);
@@ -447,7 +682,10 @@ int cv_store_poll(struct cv_store *st, int64_t now_ms)
 
 int64_t cv_store_acked_zxid(const struct cv_store *st)
 {
-    return st->cfg.force_sync ? cv_wal_durable_zxid(st->wal) : st->last_appended;
+    if (!st->cfg.replicated)
+        return st->cfg.force_sync ? cv_wal_durable_zxid(st->wal) : st->last_appended;
+    int64_t d = st->cfg.force_sync ? cv_wal_durable_zxid(st->wal) : st->last_appended;
+    return d > st->base ? d : st->base;
 }
 
 void cv_store_get_stats(const struct cv_store *st, struct cv_store_stats *out)

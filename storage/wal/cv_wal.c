@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cv_crc.h"
 #include "cv_wal_int.h"
 #include "cv_wal_io.h"
 
@@ -416,6 +417,8 @@ void cv_wal_set_slow_threshold_ms(struct cv_wal *w, uint32_t ms)
     w->st.slow_ns = (uint64_t)ms * 1000000ull;
 }
 
+static int trunc_recover(int dirfd);
+
 /* ---- open, close, purge -------------------------------------------------- */
 
 static int check_config(const struct cv_wal_config *c)
@@ -540,6 +543,11 @@ int cv_wal_open(struct cv_wal **out, const struct cv_wal_config *cfg, int64_t af
         return rc;
     }
 
+    rc = trunc_recover(w->dirfd); /* finish a truncation a crash interrupted */
+    if (rc) {
+        destroy(w);
+        return rc;
+    }
     struct cv_wal_scan sc;
     rc = cv_wal__scan(w->dirfd, after_zxid, replay, ctx, &sc);
     if (!rc && sc.cb_ret)
@@ -604,4 +612,374 @@ int cv_wal_purge(struct cv_wal *w, int64_t zxid, unsigned keep)
             rc = e;
     }
     return rc ? rc : removed;
+}
+
+/* ---- truncation ------------------------------------------------------------
+ * Commit point: the marker <dir>/truncate (written as truncate.tmp, synced,
+ * renamed, directory synced). It holds everything the cut needs, including
+ * the straddling batch re-encoded with only its kept records, so the cut is
+ * a redo: (1) marker, (2)-(3) write the re-encoded batch in place, (4) cut
+ * the segment after it and re-extend it with zeroes, (5)-(6) remove every
+ * later segment, (7) remove the marker. A crash before (1) leaves the old
+ * log; after it, cv_wal_open repeats (2)-(7) before scanning. Only (2) writes
+ * over kept data, and it is redone from the marker if torn.
+ *
+ * Marker layout (little-endian): u64 magic "CVWALTRN", u32 version (1),
+ * u32 batch bytes, i64 zxid, u64 segment first zxid, u64 cut offset,
+ * u64 segment size, u32 has segment, u32 zero, u32 zero, u32 crc32c over
+ * bytes 0..59 and the batch; the batch at offset 64. */
+
+#define TRUNC_MAGIC "CVWALTRN"
+#define TRUNC_HDR   64u
+
+int cv_wal__truncate_stop;
+
+int cv_wal__read_file(int dirfd, const char *name, uint8_t **buf, size_t *size)
+{
+    *buf = NULL;
+    *size = 0;
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    size_t sz = (size_t)sb.st_size;
+    uint8_t *b = malloc(sz ? sz : 1);
+    if (!b) {
+        close(fd);
+        return -ENOMEM;
+    }
+    size_t got = 0;
+    while (got < sz) {
+        ssize_t r = pread(fd, b + got, sz - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? -errno : -EIO;
+            close(fd);
+            free(b);
+            return e;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *buf = b;
+    *size = sz;
+    return 0;
+}
+
+int cv_wal__trunc_read(int dirfd, struct cv_wal_trunc *t)
+{
+    memset(t, 0, sizeof *t);
+    uint8_t *b;
+    size_t n;
+    int rc = cv_wal__read_file(dirfd, CV_WAL_TRUNC_NAME, &b, &n);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    uint32_t blen = n >= TRUNC_HDR ? cv_wal__get32(b + 12) : 0;
+    if (n < TRUNC_HDR || memcmp(b, TRUNC_MAGIC, 8) != 0 || cv_wal__get32(b + 8) != 1 ||
+        n != TRUNC_HDR + (size_t)blen || blen % CV_WAL_BLOCK ||
+        cv_crc32c_update(cv_crc32c(b, 60), b + TRUNC_HDR, blen) != cv_wal__get32(b + 60)) {
+        free(b);
+        return -EUCLEAN;
+    }
+    t->zxid = (int64_t)cv_wal__get64(b + 16);
+    t->seg_first = cv_wal__get64(b + 24);
+    t->cut_off = cv_wal__get64(b + 32);
+    t->seg_size = cv_wal__get64(b + 40);
+    t->has_seg = cv_wal__get32(b + 48) != 0;
+    t->blen = blen;
+    if (blen) {
+        t->batch = malloc(blen);
+        if (!t->batch) {
+            free(b);
+            return -ENOMEM;
+        }
+        memcpy(t->batch, b + TRUNC_HDR, blen);
+    }
+    free(b);
+    return 1;
+}
+
+static int write_all_sync(int fd, const void *p, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pwrite(fd, (const uint8_t *)p + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : -EIO;
+        done += (size_t)r;
+    }
+    return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static int trunc_write_marker(int dirfd, const struct cv_wal_trunc *t)
+{
+    size_t n = TRUNC_HDR + t->blen;
+    uint8_t *b = calloc(1, n);
+    if (!b)
+        return -ENOMEM;
+    memcpy(b, TRUNC_MAGIC, 8);
+    cv_wal__put32(b + 8, 1);
+    cv_wal__put32(b + 12, t->blen);
+    cv_wal__put64(b + 16, (uint64_t)t->zxid);
+    cv_wal__put64(b + 24, t->seg_first);
+    cv_wal__put64(b + 32, t->cut_off);
+    cv_wal__put64(b + 40, t->seg_size);
+    cv_wal__put32(b + 48, t->has_seg ? 1 : 0);
+    if (t->blen)
+        memcpy(b + TRUNC_HDR, t->batch, t->blen);
+    cv_wal__put32(b + 60, cv_crc32c_update(cv_crc32c(b, 60), b + TRUNC_HDR, t->blen));
+    int fd = openat(dirfd, CV_WAL_TRUNC_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -errno : write_all_sync(fd, b, n, 0);
+    if (fd >= 0)
+        close(fd);
+    free(b);
+    if (!rc && renameat(dirfd, CV_WAL_TRUNC_TMP, dirfd, CV_WAL_TRUNC_NAME) < 0)
+        rc = -errno;
+    if (!rc && fsync(dirfd) < 0)
+        rc = -errno;
+    if (rc)
+        unlinkat(dirfd, CV_WAL_TRUNC_TMP, 0);
+    return rc;
+}
+
+#define STOP(n)                                                                                    \
+    do {                                                                                           \
+        if (stop == (n))                                                                           \
+            return -ECANCELED;                                                                     \
+    } while (0)
+
+/* Steps (2)-(7); idempotent. stop: test-only crash point (0: none). */
+static int trunc_redo(int dirfd, const struct cv_wal_trunc *t, int stop)
+{
+    STOP(1);
+    int rc = 0;
+    if (t->has_seg) {
+        char name[24];
+        snprintf(name, sizeof name, "log.%016" PRIx64, t->seg_first);
+        int fd = openat(dirfd, name, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            return errno == ENOENT ? -EUCLEAN : -errno; /* the segment kept is gone */
+        if (t->blen && stop == 2) {
+            rc = write_all_sync(fd, t->batch, CV_WAL_BLOCK / 2, t->cut_off); /* torn */
+            close(fd);
+            return rc ? rc : -ECANCELED;
+        }
+        if (t->blen)
+            rc = write_all_sync(fd, t->batch, t->blen, t->cut_off);
+        if (!rc && stop == 3)
+            rc = -ECANCELED;
+        if (!rc && ftruncate(fd, (off_t)(t->cut_off + t->blen)) < 0)
+            rc = -errno;
+        if (!rc && fallocate(fd, 0, 0, (off_t)t->seg_size) < 0)
+            rc =
+                errno == EOPNOTSUPP ? (ftruncate(fd, (off_t)t->seg_size) < 0 ? -errno : 0) : -errno;
+        if (!rc && fsync(fd) < 0)
+            rc = -errno;
+        close(fd);
+        if (rc)
+            return rc;
+    }
+    STOP(4);
+    struct cv_wal_seg_name *segs;
+    int n = cv_wal__list(dirfd, &segs);
+    if (n < 0)
+        return n;
+    int removed = 0;
+    for (int j = n - 1; j >= 0 && !rc; j--) {
+        if (segs[j].first < t->seg_first || (t->has_seg && segs[j].first == t->seg_first))
+            break;
+        if (unlinkat(dirfd, segs[j].name, 0) < 0 && errno != ENOENT)
+            rc = -errno;
+        else if (++removed == 1 && stop == 5)
+            rc = fsync(dirfd) < 0 ? -errno : -ECANCELED;
+    }
+    free(segs);
+    if (!rc && removed && fsync(dirfd) < 0)
+        rc = -errno;
+    if (rc)
+        return rc;
+    STOP(6);
+    if (unlinkat(dirfd, CV_WAL_TRUNC_NAME, 0) < 0 && errno != ENOENT)
+        return -errno;
+    return fsync(dirfd) < 0 ? -errno : 0;
+}
+
+#undef STOP
+
+/* At open: finish a truncation a crash interrupted. */
+static int trunc_recover(int dirfd)
+{
+    if (unlinkat(dirfd, CV_WAL_TRUNC_TMP, 0) < 0 && errno != ENOENT)
+        return -errno;
+    struct cv_wal_trunc t;
+    int rc = cv_wal__trunc_read(dirfd, &t);
+    if (rc <= 0)
+        return rc;
+    rc = trunc_redo(dirfd, &t, 0);
+    free(t.batch);
+    return rc;
+}
+
+/* Plan the cut of the log on disk at zxid: which segment keeps what. On
+ * success *kept_last, *kept_seq (last kept batch's sequence) and
+ * *kept_seg_seq describe the end of what is kept (0 when nothing is). */
+static int trunc_plan(struct cv_wal *w, int64_t zxid, struct cv_wal_trunc *t, int64_t *kept_last,
+                      uint64_t *kept_seq, uint64_t *kept_seg_seq, int *kept_segs)
+{
+    memset(t, 0, sizeof *t);
+    t->zxid = zxid;
+    *kept_last = 0;
+    *kept_seq = *kept_seg_seq = 0;
+    *kept_segs = 0;
+    struct cv_wal_seg_name *segs;
+    int n = cv_wal__list(w->dirfd, &segs);
+    if (n < 0)
+        return n;
+    int k = -1;
+    for (int i = 0; i < n; i++)
+        if (zxid >= 0 && segs[i].first <= (uint64_t)zxid)
+            k = i;
+    if (k < 0) { /* nothing is kept: remove every segment */
+        t->seg_first = 0;
+        free(segs);
+        return 0;
+    }
+    t->seg_first = segs[k].first;
+    uint8_t *buf;
+    size_t size;
+    int rc = cv_wal__read_file(w->dirfd, segs[k].name, &buf, &size);
+    free(segs);
+    if (rc)
+        return rc;
+    struct cv_wal_seg_hdr h;
+    if (!cv_wal__seg_hdr_read(buf, size, &h) || (uint64_t)h.first_zxid != t->seg_first) {
+        free(buf);
+        return -EUCLEAN;
+    }
+    uint64_t off = CV_WAL_BLOCK, seq = 0;
+    int64_t last = 0;
+    bool any = false;
+    while (off < size) {
+        const uint8_t *p = buf + off;
+        long len = cv_wal__decode(p, size - off, seq ? seq + 1 : 0, any, last,
+                                  any ? 0 : h.first_zxid, NULL, NULL, NULL);
+        if (len < 0)
+            break;
+        if (cv_wal__batch_first(p) > zxid)
+            break;
+        seq = cv_wal__batch_seq(p);
+        if (cv_wal__batch_last(p) > zxid) { /* straddles: re-encode its kept records */
+            size_t plen = CV_WAL_BATCH_HDR + cv_wal__get32(p + 8);
+            size_t cap = (size_t)cv_wal__round_block(plen);
+            t->batch = malloc(cap);
+            if (!t->batch) {
+                free(buf);
+                return -ENOMEM;
+            }
+            memcpy(t->batch, p, plen);
+            struct cv_wal_batch b = {t->batch,
+                                     cap,
+                                     plen,
+                                     cv_wal__batch_count(p),
+                                     cv_wal__batch_first(p),
+                                     cv_wal__batch_last(p)};
+            cv_wal__batch_cut(&b, zxid);
+            t->blen = (uint32_t)cv_wal_batch_seal(&b, seq);
+            last = b.last_zxid;
+            any = true;
+            break;
+        }
+        last = cv_wal__batch_last(p);
+        any = true;
+        off += (uint64_t)len;
+    }
+    free(buf);
+    if (!any)
+        return -EUCLEAN; /* a segment of the live log without a valid first batch */
+    t->has_seg = true;
+    t->cut_off = off;
+    t->seg_size = size;
+    *kept_last = last;
+    *kept_seq = seq;
+    *kept_seg_seq = h.seg_seq;
+    *kept_segs = k + 1;
+    return 0;
+}
+
+int cv_wal_truncate(struct cv_wal *w, int64_t zxid)
+{
+    if (w->err)
+        return w->err;
+    if (w->inflight >= 0) {
+        int64_t res = 0;
+        int got = w->io.wait(w->io.ctx, &res);
+        int rc = complete(w, got, res);
+        if (rc < 0)
+            return fail(w, rc);
+        if (w->inflight >= 0)
+            return fail(w, -EIO);
+    }
+    /* Queued appends: keep those <= zxid (the pending batch precedes the
+     * open one). */
+    if (w->pending >= 0) {
+        cv_wal__batch_cut(&w->buf[w->pending].b, zxid);
+        if (!w->buf[w->pending].b.count)
+            w->pending = -1;
+    }
+    cv_wal__batch_cut(&w->buf[w->open_i].b, zxid);
+    if (zxid >= w->durable) { /* nothing on disk to drop */
+        const struct cv_wal_batch *ob = &w->buf[w->open_i].b;
+        w->last = ob->count         ? ob->last_zxid
+                  : w->pending >= 0 ? w->buf[w->pending].b.last_zxid
+                                    : w->durable;
+        return 0;
+    }
+    /* Everything queued was above durable, so above zxid: gone. */
+    w->pending = -1;
+    reset_buf(w, 0);
+    reset_buf(w, 1);
+    if (w->fd >= 0) {
+        w->io.close(w->io.ctx, w->fd);
+        w->fd = -1;
+    }
+    struct cv_wal_trunc t;
+    int64_t kept_last;
+    uint64_t kept_seq, kept_seg_seq;
+    int kept_segs;
+    int rc = trunc_plan(w, zxid, &t, &kept_last, &kept_seq, &kept_seg_seq, &kept_segs);
+    if (!rc)
+        rc = trunc_write_marker(w->dirfd, &t);
+    if (!rc)
+        rc = trunc_redo(w->dirfd, &t, cv_wal__truncate_stop);
+    free(t.batch);
+    if (rc)
+        return fail(w, rc);
+    if (t.has_seg) {
+        char name[24], path[4096];
+        snprintf(name, sizeof name, "log.%016" PRIx64, t.seg_first);
+        rc = seg_path(w, name, path, sizeof path);
+        int fd = rc ? rc : w->io.open(w->io.ctx, path, seg_flags(w));
+        if (fd < 0)
+            return fail(w, fd);
+        w->fd = fd;
+        w->seg_off = t.cut_off + t.blen;
+        w->seg_size = t.seg_size & ~(uint64_t)(CV_WAL_BLOCK - 1);
+        w->next_seq = kept_seq + 1;
+        w->next_seg_seq = kept_seg_seq + 1;
+    }
+    /* else: an empty log; the first batch opens a segment, and any sequence
+     * starts a log. */
+    w->durable = w->last = kept_last;
+    w->st.segments = (uint64_t)kept_segs;
+    return 0;
 }

@@ -61,6 +61,27 @@
  *   (so nothing stale there can validate again) and removes the segments
  *   after it, including a last segment whose header or first batch is torn.
  *
+ * Truncation (cv_wal_truncate)
+ * - The commit point is a marker file "truncate" in the directory (written
+ *   as "truncate.tmp", fdatasync'ed, renamed, directory fsynced): u64 magic
+ *   "CVWALTRN", u32 version (1), u32 batch bytes, i64 zxid, u64 first zxid
+ *   of the segment cut (or of the first segment removed), u64 cut offset,
+ *   u64 segment size, u32 "a segment is cut", u32 zero, u32 zero, u32
+ *   crc32c over bytes 0..59 and the batch; then the batch: the one that
+ *   straddles zxid, re-encoded with only its records <= zxid (same
+ *   sequence), to be written at the cut offset.
+ * - Then: write that batch in place, cut the segment after it (ftruncate,
+ *   then fallocate back to its size: zeroes), remove every later segment,
+ *   remove the marker. cv_wal_open finds a marker first and redoes these
+ *   steps (each is idempotent), so a crash before the marker is durable
+ *   leaves the old log and one after it the truncated log. The only write
+ *   over kept data is the straddling batch, and it is redone from the
+ *   marker if torn. A marker that does not verify fails the open with
+ *   -EUCLEAN (it is synced before it is renamed, so that is damage).
+ * - The log carries on after the kept records: the next batch has the next
+ *   sequence, in the cut segment at the cut point. Later zxids may jump
+ *   (nothing in the format requires consecutive zxids).
+ *
  * Backends (cv_wal_config.backend)
  * - CV_WAL_IO_URING: liburing, O_DIRECT, writes with RWF_DSYNC, completions
  *   reaped without blocking. If io_uring cannot be set up (kernel without
@@ -159,6 +180,15 @@ void cv_wal_set_slow_threshold_ms(struct cv_wal *w, uint32_t ms);
  * always the one being written. Returns how many were removed, or a
  * negative errno. */
 int cv_wal_purge(struct cv_wal *w, int64_t zxid, unsigned keep);
+
+/* Drop every record with zxid > zxid (zxid < 1: every record), including
+ * appends queued and the write in flight (waited for first). Blocking;
+ * durable when it returns. Appends then continue after the last record kept
+ * (cv_wal_last_zxid, cv_wal_durable_zxid): any zxid above it. Crash-safe: a
+ * crash at any point leaves either the old log or the truncated one, never
+ * losing a record <= zxid (see "Truncation" above). 0, or a negative errno
+ * (the log is then unusable, as after a failed write). */
+int cv_wal_truncate(struct cv_wal *w, int64_t zxid);
 
 /* Report the state of a log directory without changing it (corvid
  * --check-data): writes a human-readable summary to buf. 0 if the log is

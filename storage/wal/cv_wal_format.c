@@ -85,6 +85,33 @@ size_t cv_wal_batch_seal(struct cv_wal_batch *b, uint64_t seq)
     return total;
 }
 
+/* Keep only the records with zxid <= zxid (a batch being filled, or a copy
+ * of a sealed one: the records are laid out the same way). */
+void cv_wal__batch_cut(struct cv_wal_batch *b, int64_t zxid)
+{
+    if (!b->count || b->last_zxid <= zxid)
+        return;
+    size_t off = CV_WAL_BATCH_HDR;
+    uint32_t kept = 0;
+    int64_t last = 0;
+    while (kept < b->count) {
+        const uint8_t *q = b->p + off;
+        int64_t z = (int64_t)cv_wal__get64(q + 8);
+        if (z > zxid)
+            break;
+        last = z;
+        kept++;
+        off += CV_WAL_RECORD_HDR + cv_wal__get32(q);
+    }
+    if (!kept) {
+        cv_wal_batch_init(b, b->p, b->cap);
+        return;
+    }
+    b->used = off;
+    b->count = kept;
+    b->last_zxid = last;
+}
+
 /* ---- batch decoder ------------------------------------------------------- */
 
 #define BAD(w)                                                                                     \

@@ -84,6 +84,36 @@ static inline uint32_t cv_wal__batch_count(const uint8_t *p)
     return cv_wal__get32(p + 4);
 }
 
+/* Keep only the records of b with zxid <= zxid (empty: b is re-initialised). */
+void cv_wal__batch_cut(struct cv_wal_batch *b, int64_t zxid);
+
+/* ---- truncation marker (cv_wal.c) ----
+ * cv_wal_truncate commits by writing <dir>/truncate (tmp, fsync, rename,
+ * fsync dir), then cuts the segment files, then removes the marker;
+ * cv_wal_open redoes an interrupted cut from the marker before scanning. */
+#define CV_WAL_TRUNC_NAME "truncate"
+#define CV_WAL_TRUNC_TMP  "truncate.tmp"
+struct cv_wal_trunc {
+    int64_t zxid;       /* records > zxid are dropped */
+    uint64_t seg_first; /* the segment cut (has_seg), or the first one removed */
+    bool has_seg;       /* segment seg_first keeps [0, cut_off) + batch */
+    uint64_t cut_off;   /* where the kept bytes of that segment end */
+    uint64_t seg_size;  /* its size, restored (zero-filled) after the cut */
+    uint32_t blen;      /* bytes of the re-encoded straddling batch (0: none) */
+    uint8_t *batch;     /* malloc'ed, blen bytes */
+};
+/* 1 and *t filled (free t->batch) if a marker is present; 0 if not; -EUCLEAN
+ * if it does not verify; another negative errno if it cannot be read. */
+int cv_wal__trunc_read(int dirfd, struct cv_wal_trunc *t);
+/* Test-only: cv_wal_truncate stops (as a crash would) after step n of the
+ * cut (1 marker written, 2 straddling batch torn, 3 batch written, 4 segment
+ * cut, 5 one later segment removed, 6 all removed) and fails with
+ * -ECANCELED. 0: never. */
+extern int cv_wal__truncate_stop;
+
+/* Read a whole file of dirfd into *buf (malloc'ed; free it). */
+int cv_wal__read_file(int dirfd, const char *name, uint8_t **buf, size_t *size);
+
 /* ---- directory scan (cv_wal_scan.c) ---- */
 
 struct cv_wal_seg_name {

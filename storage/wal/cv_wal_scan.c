@@ -338,9 +338,22 @@ int cv_wal_check(const char *dir, char *buf, size_t cap)
         OUT("wal %s: cannot open: %s\n", dir, strerror(-e));
         return e;
     }
+    struct cv_wal_trunc tr;
+    int marker = cv_wal__trunc_read(dirfd, &tr);
+    free(tr.batch);
     struct cv_wal_scan sc;
     int rc = cv_wal__scan(dirfd, INT64_MAX, NULL, NULL, &sc);
     close(dirfd);
+    if (marker < 0) {
+        OUT("wal %s: the truncation marker %s does not verify (%s): opening refuses\n", dir,
+            CV_WAL_TRUNC_NAME, strerror(-marker));
+        cv_wal__scan_free(&sc);
+        return marker;
+    }
+    if (marker > 0)
+        OUT("wal %s: an interrupted truncation to zxid 0x%" PRIx64 " (marker %s): opening "
+            "completes it first; what follows describes the files before that\n",
+            dir, (uint64_t)tr.zxid, CV_WAL_TRUNC_NAME);
     if (rc) {
         OUT("wal %s: cannot read: %s\n", dir, strerror(-rc));
         cv_wal__scan_free(&sc);
@@ -352,7 +365,9 @@ int cv_wal_check(const char *dir, char *buf, size_t cap)
         OUT(", zxids 0x%" PRIx64 "..0x%" PRIx64 ", batch seq ..%" PRIu64, (uint64_t)sc.first_zxid,
             (uint64_t)sc.last_zxid, sc.last_seq);
     OUT("\n");
-    if (sc.middle) {
+    if (sc.middle && marker > 0) {
+        OUT("(batches after the cut point are removed by the pending truncation)\n");
+    } else if (sc.middle) {
         OUT("CORRUPT: damage in the middle of the log: %s at %s offset %" PRIu64
             ", followed by valid batch seq %" PRIu64 " at %s offset %" PRIu64
             "; recovery refuses to open it (-EUCLEAN)\n",

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <string>
+#include <utility>
+#include <vector>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "../core/core_harness.h"
 #include "cv_store.h"
 #include "cv_wal.h"
+#include "cv_wal_int.h" // cv_wal__truncate_stop: injected crashes
 
 namespace
 {
@@ -36,8 +39,10 @@ struct TmpDir {
 cv_store_config config(const TmpDir &d)
 {
     static std::string log, snap; // outlive the call, as the store copies only the pointers
-    log = d.log();
-    snap = d.snap();
+    if (log != d.log())           // unchanged: earlier configs of the same directory stay valid
+        log = d.log();
+    if (snap != d.snap())
+        snap = d.snap();
     cv_store_config c;
     cv_store_config_defaults(&c);
     c.log_dir = log.c_str();
@@ -440,6 +445,566 @@ TEST(Store, AutopurgeKeepsSnapRetainCountSnapshotsAndTheLogTheyNeed)
     EXPECT_EQ(cv_core_digest(r), cv_core_digest(k.c()));
     cv_store_close(st);
     cv_core_free(r);
+}
+
+// ---- replicated mode ------------------------------------------------------------
+
+using Loaded = std::vector<std::pair<int64_t, Bytes>>;
+
+int collect_load(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
+{
+    static_cast<Loaded *>(ctx)->push_back({zxid, Bytes(txn, txn + len)});
+    return 0;
+}
+
+cv_store_config replicated(const TmpDir &d, Loaded *out)
+{
+    cv_store_config c = config(d);
+    c.replicated = true;
+    c.load = collect_load;
+    c.load_ctx = out;
+    return c;
+}
+
+Bytes payload(int64_t zxid, size_t n = 40)
+{
+    Bytes b(n, (uint8_t)(zxid * 7));
+    for (size_t i = 0; i < 8 && i < n; i++)
+        b[i] = (uint8_t)(zxid >> (8 * i));
+    return b;
+}
+
+void append_durable(cv_store *st, int64_t zxid, const Bytes &txn)
+{
+    ASSERT_EQ(cv_store_append(st, zxid, txn.data(), txn.size()), 0);
+    wait_acked(st, zxid);
+}
+
+// Reopen replicated and return what was loaded (the store is closed again).
+Loaded reopen_loaded(const TmpDir &d, cv_core **core_out = nullptr, int *rc_out = nullptr)
+{
+    Loaded got;
+    cv_store_config c = replicated(d, &got);
+    cv_core *r = fresh_core();
+    cv_store *st;
+    std::string msg;
+    int rc = open_store(&st, c, r, 0, &msg);
+    if (rc_out)
+        *rc_out = rc;
+    else
+        EXPECT_EQ(rc, 0) << msg;
+    if (rc == 0)
+        cv_store_close(st);
+    if (core_out)
+        *core_out = r;
+    else
+        cv_core_free(r);
+    return got;
+}
+
+void wait_snapshots(cv_store *st, uint64_t n)
+{
+    cv_store_stats ss{};
+    for (int i = 0; i < 5000 && ss.snapshots < n; i++) {
+        cv_store_poll(st, 0);
+        cv_store_get_stats(st, &ss);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(ss.snapshots, n);
+}
+
+int write_bytes(void *ctx, const void *p, size_t n)
+{
+    auto *b = static_cast<Bytes *>(ctx);
+    b->insert(b->end(), (const uint8_t *)p, (const uint8_t *)p + n);
+    return 0;
+}
+
+TEST(StoreReplicated, OpenHandsRecordsAfterTheSnapshotToLoadAndLeavesCoreAtTheSnapshot)
+{
+    TmpDir d;
+    cvt::Core k;
+    build_history(k, 40);
+    const size_t at_snap = 30, n = k.log.size();
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *live = fresh_core();
+    ASSERT_EQ(open_store(&st, c, live, 0), 0);
+    EXPECT_TRUE(none.empty());
+    persist(st, k.log, 0);
+    static const cv_core_sink sink{};
+    for (size_t i = 0; i < at_snap; i++) // only these were committed and applied
+        ASSERT_EQ(cv_core_apply(live, k.log[i].data(), k.log[i].size(), &sink), 0);
+    uint64_t digest_at_snap = cv_core_digest(live);
+    cv_store_applied(st, live, (uint32_t)at_snap, 0);
+    ASSERT_EQ(cv_store_snapshot(st, live, 0), 0);
+    wait_snapshots(st, 1);
+    cv_store_close(st);
+    cv_core_free(live);
+
+    cv_core *r = nullptr;
+    Loaded got = reopen_loaded(d, &r);
+    ASSERT_EQ(got.size(), n - at_snap) << "records at or below the snapshot are skipped";
+    for (size_t i = 0; i < got.size(); i++) {
+        EXPECT_EQ(got[i].first, (int64_t)(at_snap + i + 1));
+        EXPECT_EQ(got[i].second, k.log[at_snap + i]);
+    }
+    EXPECT_EQ(cv_core_last_applied(r), (int64_t)at_snap) << "loaded records are not applied";
+    EXPECT_EQ(cv_core_digest(r), digest_at_snap);
+    cv_core_free(r);
+    EXPECT_EQ(count_files(d.snap(), "snapshot."), 1) << "no start-up snapshot in replicated mode";
+}
+
+TEST(StoreReplicated, ALoadThatRefusesARecordFailsTheOpen)
+{
+    TmpDir d;
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *live = fresh_core();
+    ASSERT_EQ(open_store(&st, c, live, 0), 0);
+    append_durable(st, 1, payload(1));
+    cv_store_close(st);
+    cv_core_free(live);
+    c.load = [](void *, int64_t, const uint8_t *, size_t) { return 1; };
+    cv_core *r = fresh_core();
+    std::string msg;
+    EXPECT_EQ(open_store(&st, c, r, 0, &msg), -EUCLEAN);
+    EXPECT_NE(msg.find("refused"), std::string::npos) << msg;
+    cv_core_free(r);
+}
+
+std::string slurp(const std::string &path)
+{
+    std::string s;
+    if (FILE *f = fopen(path.c_str(), "r")) {
+        char buf[256];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            s.append(buf, n);
+        fclose(f);
+    }
+    return s;
+}
+
+TEST(StoreReplicated, EpochsReadAsZeroWhenAbsentAndPersistAcrossReopen)
+{
+    TmpDir d;
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    int64_t acc = -1, cur = -1;
+    cv_store_epochs(st, &acc, &cur);
+    EXPECT_EQ(acc, 0);
+    EXPECT_EQ(cur, 0);
+    ASSERT_EQ(cv_store_persist_epochs(st, 7, 6), 0);
+    cv_store_epochs(st, &acc, &cur);
+    EXPECT_EQ(acc, 7);
+    EXPECT_EQ(cur, 6);
+    EXPECT_EQ(slurp(d.snap() + "/acceptedEpoch"), "7\n") << "ZooKeeper's format";
+    EXPECT_EQ(slurp(d.snap() + "/currentEpoch"), "6\n");
+    EXPECT_EQ(count_files(d.snap(), "acceptedEpoch.tmp"), 0);
+    cv_store_close(st);
+    cv_core_free(core);
+
+    core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    cv_store_epochs(st, &acc, &cur);
+    EXPECT_EQ(acc, 7);
+    EXPECT_EQ(cur, 6);
+    ASSERT_EQ(cv_store_persist_epochs(st, 8, 8), 0);
+    cv_store_close(st);
+    cv_core_free(core);
+
+    core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    cv_store_epochs(st, &acc, &cur);
+    EXPECT_EQ(acc, 8);
+    EXPECT_EQ(cur, 8);
+    cv_store_close(st);
+    cv_core_free(core);
+
+    FILE *f = fopen((d.snap() + "/currentEpoch").c_str(), "w");
+    fputs("eight\n", f);
+    fclose(f);
+    core = fresh_core();
+    std::string msg;
+    EXPECT_EQ(open_store(&st, c, core, 0, &msg), -EUCLEAN);
+    EXPECT_NE(msg.find("currentEpoch"), std::string::npos) << msg;
+    cv_core_free(core);
+}
+
+TEST(StoreReplicated, TruncateDropsTheSuffixIncludingAppendsInFlightAndLaterEpochAppendsSurvive)
+{
+    TmpDir d;
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    std::string stall = d.path + "/stall";
+    c.stall_file = stall.c_str();
+    cv_store *st;
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    for (int64_t z = 1; z <= 10; z++)
+        append_durable(st, z, payload(z));
+    int fd = open(stall.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    for (int64_t z = 11; z <= 13; z++)
+        ASSERT_EQ(cv_store_append(st, z, payload(z).data(), payload(z).size()), 0);
+    ASSERT_EQ(cv_store_poll(st, 0), 1); // 11..13 in flight, held by the stall
+    for (int64_t z = 14; z <= 15; z++)  // queued behind it
+        ASSERT_EQ(cv_store_append(st, z, payload(z).data(), payload(z).size()), 0);
+    EXPECT_EQ(cv_store_acked_zxid(st), 10);
+
+    ASSERT_EQ(cv_store_truncate(st, 12), 0); // inside the batch in flight
+    EXPECT_EQ(cv_store_acked_zxid(st), 12) << "what is kept is durable when truncate returns";
+    unlink(stall.c_str());
+    EXPECT_EQ(cv_store_append(st, 12, payload(12).data(), payload(12).size()), -EINVAL);
+    const int64_t e2 = (int64_t)2 << 32;
+    append_durable(st, e2 | 1, payload(e2 | 1));
+    append_durable(st, e2 | 2, payload(e2 | 2));
+    cv_store_close(st);
+    cv_core_free(core);
+
+    Loaded got = reopen_loaded(d);
+    std::vector<int64_t> want = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, e2 | 1, e2 | 2};
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) {
+        EXPECT_EQ(got[i].first, want[i]);
+        EXPECT_EQ(got[i].second, payload(want[i]));
+    }
+}
+
+TEST(StoreReplicated, TruncateToAZxidInsideABatchKeepsItsHeadAndAppendsContinue)
+{
+    TmpDir d;
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    for (int64_t z = 1; z <= 20; z++) // one batch
+        ASSERT_EQ(cv_store_append(st, z, payload(z).data(), payload(z).size()), 0);
+    wait_acked(st, 20);
+    cv_store_stats ss;
+    cv_store_get_stats(st, &ss);
+    ASSERT_EQ(ss.wal.batches, 1u);
+    ASSERT_EQ(cv_store_truncate(st, 7), 0);
+    EXPECT_EQ(cv_store_acked_zxid(st), 7);
+    for (int64_t z = 8; z <= 10; z++) // the same zxids again, other content
+        append_durable(st, z, payload(z, 99));
+    ASSERT_EQ(cv_store_truncate(st, 100), 0); // above everything: a no-op
+    append_durable(st, 11, payload(11, 99));
+    cv_store_close(st);
+    cv_core_free(core);
+
+    Loaded got = reopen_loaded(d);
+    ASSERT_EQ(got.size(), 11u);
+    for (int64_t z = 1; z <= 11; z++) {
+        EXPECT_EQ(got[z - 1].first, z);
+        EXPECT_EQ(got[z - 1].second, payload(z, z <= 7 ? 40 : 99));
+    }
+    // The log stays clean for --check-data.
+    char *out = nullptr;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    EXPECT_EQ(cv_store_check(d.log().c_str(), d.snap().c_str(), f), 0);
+    fclose(f);
+    std::string report(out, outlen);
+    free(out);
+    EXPECT_NE(report.find("end: clean"), std::string::npos) << report;
+}
+
+TEST(StoreReplicated, TruncateDropsQueuedAppendsWithoutWritingThem)
+{
+    TmpDir d;
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    append_durable(st, 1, payload(1));
+    append_durable(st, 2, payload(2));
+    for (int64_t z = 3; z <= 6; z++) // queued, never polled
+        ASSERT_EQ(cv_store_append(st, z, payload(z).data(), payload(z).size()), 0);
+    ASSERT_EQ(cv_store_truncate(st, 4), 0); // keeps 3 and 4 queued
+    EXPECT_EQ(cv_store_append(st, 5, payload(5, 77).data(), 77), 0);
+    wait_acked(st, 5);
+    cv_store_close(st);
+    cv_core_free(core);
+    Loaded got = reopen_loaded(d);
+    ASSERT_EQ(got.size(), 5u);
+    EXPECT_EQ(got[3].second, payload(4));
+    EXPECT_EQ(got[4].second, payload(5, 77));
+}
+
+// Big records: a few batches per (small) segment, so a cut spans segments.
+void fill_segments(cv_store *st, int64_t n)
+{
+    for (int64_t z = 1; z <= n; z++) {
+        ASSERT_EQ(cv_store_append(st, z, payload(z, 150000).data(), 150000), 0);
+        if (z % 2 == 0)
+            wait_acked(st, z); // two records a batch
+    }
+    wait_acked(st, n);
+}
+
+TEST(StoreReplicated, TruncateInterruptedAtAnyStepRecoversTheTruncatedLog)
+{
+    for (int stop = 1; stop <= 6; stop++) {
+        SCOPED_TRACE("crash after step " + std::to_string(stop));
+        TmpDir d;
+        Loaded none;
+        cv_store_config c = replicated(d, &none);
+        c.segment_bytes = (1u << 20) + CV_WAL_BLOCK; // 3 batches (6 records) a segment
+        cv_store *st;
+        cv_core *core = fresh_core();
+        ASSERT_EQ(open_store(&st, c, core, 0), 0);
+        fill_segments(st, 40);
+        ASSERT_GE(count_files(d.log(), "log."), 3);
+        cv_wal__truncate_stop = stop;
+        int rc = cv_store_truncate(st, 9); // inside batch (9, 10) of the second segment
+        cv_wal__truncate_stop = 0;
+        EXPECT_EQ(rc, -ECANCELED);
+        cv_store_close(st); // the crash
+        cv_core_free(core);
+
+        Loaded got = reopen_loaded(d);
+        ASSERT_EQ(got.size(), 9u);
+        for (int64_t z = 1; z <= 9; z++)
+            EXPECT_EQ(got[z - 1].second, payload(z, 150000));
+        EXPECT_EQ(count_files(d.log(), "log."), 2);
+        EXPECT_EQ(count_files(d.log(), "truncate"), 0) << "the marker is gone once redone";
+
+        core = fresh_core();
+        ASSERT_EQ(open_store(&st, c, core, 0), 0);
+        EXPECT_EQ(cv_store_acked_zxid(st), 9);
+        append_durable(st, 10, payload(10, 5));
+        cv_store_close(st);
+        cv_core_free(core);
+        got = reopen_loaded(d);
+        ASSERT_EQ(got.size(), 10u);
+        EXPECT_EQ(got[9].second, payload(10, 5));
+    }
+}
+
+TEST(StoreReplicated, TruncateAcrossSegmentsAndToNothing)
+{
+    TmpDir d;
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    c.segment_bytes = (1u << 20) + CV_WAL_BLOCK;
+    cv_store *st;
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    fill_segments(st, 40);
+    ASSERT_EQ(cv_store_truncate(st, 30), 0); // at a batch boundary in a later segment
+    EXPECT_EQ(cv_store_acked_zxid(st), 30);
+    cv_store_close(st);
+    cv_core_free(core);
+    EXPECT_EQ(reopen_loaded(d).size(), 30u);
+
+    core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    ASSERT_EQ(cv_store_truncate(st, 0), 0); // everything
+    EXPECT_EQ(cv_store_acked_zxid(st), 0);
+    EXPECT_EQ(count_files(d.log(), "log."), 0);
+    append_durable(st, 5, payload(5));
+    cv_store_close(st);
+    cv_core_free(core);
+    Loaded got = reopen_loaded(d);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].first, 5);
+}
+
+TEST(StoreReplicated, InstallReplacesStateAndLogAndSurvivesReopen)
+{
+    TmpDir d;
+    cvt::Core k;
+    build_history(k, 25);
+    const int64_t x = (int64_t)k.log.size();
+    Bytes image;
+    ASSERT_EQ(cv_core_serialize(k.c(), write_bytes, &image), 0);
+
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    for (int64_t z = 1; z <= 5; z++)
+        append_durable(st, z, payload(z));
+    for (int64_t z = x + 1; z <= x + 3; z++) // divergent proposals above the snapshot
+        append_durable(st, z, payload(z));
+    ASSERT_EQ(cv_store_append(st, x + 4, payload(x + 4).data(), 40), 0); // queued
+
+    cv_core *restored = fresh_core();
+    ASSERT_EQ(cv_core_restore(restored, image.data(), image.size(), 0), 0);
+    ASSERT_EQ(cv_store_install(st, restored, x, 0), 0);
+    EXPECT_EQ(cv_store_acked_zxid(st), x) << "the installed state is durable";
+    EXPECT_EQ(count_files(d.log(), "log."), 0) << "the whole log is dropped";
+    append_durable(st, x + 1, payload(x + 1, 99));
+    cv_store_stats ss;
+    cv_store_get_stats(st, &ss);
+    EXPECT_EQ(ss.last_snapshot_zxid, x);
+    cv_store_close(st);
+    cv_core_free(core);
+    cv_core_free(restored);
+
+    cv_core *r = nullptr;
+    Loaded got = reopen_loaded(d, &r);
+    EXPECT_EQ(cv_core_digest(r), cv_core_digest(k.c()));
+    EXPECT_EQ(cv_core_last_applied(r), x);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].first, x + 1);
+    EXPECT_EQ(got[0].second, payload(x + 1, 99));
+    cv_core_free(r);
+}
+
+TEST(StoreReplicated, InstallInterruptedRecoversTheOldLogOrTheNewSnapshot)
+{
+    cvt::Core k;
+    build_history(k, 10);
+    const int64_t x = (int64_t)k.log.size();
+    Bytes image;
+    ASSERT_EQ(cv_core_serialize(k.c(), write_bytes, &image), 0);
+    for (int divergent = 0; divergent < 2; divergent++) {
+        SCOPED_TRACE(divergent ? "records above the snapshot" : "records below only");
+        TmpDir d;
+        Loaded none;
+        cv_store_config c = replicated(d, &none);
+        cv_store *st;
+        cv_core *core = fresh_core();
+        ASSERT_EQ(open_store(&st, c, core, 0), 0);
+        for (int64_t z = 1; z <= 3; z++)
+            append_durable(st, z, payload(z));
+        if (divergent)
+            append_durable(st, x + 1, payload(x + 1));
+        cv_core *restored = fresh_core();
+        ASSERT_EQ(cv_core_restore(restored, image.data(), image.size(), 0), 0);
+        cv_wal__truncate_stop = 4; // the first truncate that touches the disk
+        EXPECT_EQ(cv_store_install(st, restored, x, 0), -ECANCELED);
+        cv_wal__truncate_stop = 0;
+        cv_store_close(st);
+        cv_core_free(core);
+        cv_core_free(restored);
+
+        cv_core *r = nullptr;
+        Loaded got = reopen_loaded(d, &r);
+        if (divergent) { // crashed in step 1: the old state without what is above x
+            EXPECT_EQ(cv_core_last_applied(r), 0);
+            ASSERT_EQ(got.size(), 3u);
+            EXPECT_EQ(got[2].first, 3);
+        } else { // crashed dropping the log: the new snapshot
+            EXPECT_EQ(cv_core_digest(r), cv_core_digest(k.c()));
+            EXPECT_TRUE(got.empty());
+        }
+        cv_core_free(r);
+    }
+}
+
+TEST(StoreReplicated, SnapshotAheadOfTheLogRecoversAndAppendsContinue)
+{
+    TmpDir d;
+    cvt::Core k;
+    build_history(k, 20);
+    const int64_t n = (int64_t)k.log.size();
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *live = fresh_core();
+    ASSERT_EQ(open_store(&st, c, live, 0), 0);
+    persist(st, std::vector<Bytes>(k.log.begin(), k.log.begin() + 5), 0); // log: 1..5
+    static const cv_core_sink sink{};
+    for (const Bytes &t : k.log) // a follower applies commits before its log has them
+        ASSERT_EQ(cv_core_apply(live, t.data(), t.size(), &sink), 0);
+    ASSERT_EQ(cv_store_snapshot(st, live, 0), 0);
+    wait_snapshots(st, 1);
+    cv_store_close(st);
+    cv_core_free(live);
+
+    cv_core *r = nullptr;
+    Loaded got = reopen_loaded(d, &r);
+    EXPECT_TRUE(got.empty()) << "every log record is at or below the snapshot";
+    EXPECT_EQ(cv_core_digest(r), cv_core_digest(k.c()));
+    cv_core_free(r);
+
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    EXPECT_EQ(cv_store_acked_zxid(st), n) << "the snapshot's state is durable";
+    append_durable(st, n + 1, payload(n + 1));
+    cv_store_close(st);
+    cv_core_free(core);
+    got = reopen_loaded(d);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].first, n + 1);
+}
+
+TEST(StoreReplicated, EpochJumpInTheLogIsAcceptedButStandaloneStillRefusesItAsAGap)
+{
+    TmpDir d;
+    cvt::Core k;
+    build_history(k, 3);
+    const int64_t e1 = (int64_t)1 << 32;
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    cv_store *st;
+    cv_core *core = fresh_core();
+    ASSERT_EQ(open_store(&st, c, core, 0), 0);
+    for (int64_t z = 1; z <= 3; z++)
+        append_durable(st, z, k.log[z - 1]);
+    append_durable(st, e1 | 1, k.log[3]); // a new epoch restarts the counter
+    cv_store_close(st);
+    cv_core_free(core);
+
+    Loaded got = reopen_loaded(d);
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_EQ(got[3].first, e1 | 1);
+
+    cv_store_config sc = config(d);
+    cv_core *r = fresh_core();
+    std::string msg;
+    EXPECT_EQ(open_store(&st, sc, r, 0, &msg), -EUCLEAN);
+    EXPECT_NE(msg.find("gap"), std::string::npos) << msg;
+    cv_core_free(r);
+}
+
+TEST(StoreReplicated, AutopurgeKeepsEveryRecordAboveTheNewestSnapshot)
+{
+    TmpDir d;
+    cvt::Core k;
+    int64_t s = k.connect(10000);
+    for (int i = 0; i < 30; i++)
+        k.write(s, k.create("/p" + std::to_string(i), "v"), CV_OP_CREATE);
+    Loaded none;
+    cv_store_config c = replicated(d, &none);
+    c.segment_bytes = (1u << 20) + CV_WAL_BLOCK;
+    c.snap_retain = 1;
+    c.purge_interval_ms = 10;
+    cv_store *st;
+    cv_core *live = fresh_core();
+    ASSERT_EQ(open_store(&st, c, live, 0), 0);
+    // Big uncommitted-looking records after the committed ones, over several segments.
+    persist(st, k.log, 0);
+    const int64_t n = (int64_t)k.log.size();
+    for (int64_t z = n + 1; z <= n + 30; z++) {
+        ASSERT_EQ(cv_store_append(st, z, payload(z, 150000).data(), 150000), 0);
+        wait_acked(st, z);
+    }
+    ASSERT_GE(count_files(d.log(), "log."), 3);
+    static const cv_core_sink sink{};
+    for (const Bytes &t : k.log)
+        ASSERT_EQ(cv_core_apply(live, t.data(), t.size(), &sink), 0);
+    ASSERT_EQ(cv_store_snapshot(st, live, 0), 0);
+    wait_snapshots(st, 1);
+    cv_store_poll(st, 10); // autopurge
+    cv_store_close(st);
+    cv_core_free(live);
+    Loaded got = reopen_loaded(d);
+    ASSERT_EQ(got.size(), 30u);
+    EXPECT_EQ(got[0].first, n + 1);
 }
 
 } // namespace
