@@ -524,6 +524,8 @@ static int handle_events(struct cv_io *io, int timeout_ms)
             do_accept(io);
             continue;
         }
+        if (evs[i].data.u64 == UINT64_MAX - 1)
+            continue; /* a wake-up fd (cv_io_wake_on): its owner polls it */
         struct conn *c = &io->conns[evs[i].data.u64];
         if (c->state == C_FREE)
             continue;
@@ -568,6 +570,12 @@ int cv_io_poll(void *arg)
         }
     }
     return work;
+}
+
+int cv_io_wake_on(struct cv_io *io, int fd)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX - 1};
+    return epoll_ctl(io->efd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
 void cv_io_idle(void *arg, unsigned max_us)

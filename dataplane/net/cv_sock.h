@@ -64,6 +64,9 @@ void cv_io_free(struct cv_io *io);
 
 int cv_io_poll(void *io);
 void cv_io_idle(void *io, unsigned max_us);
+/* Also wake this lcore's idle wait when fd is readable (the sequencer's peer
+ * socket when both share an lcore). 0 or -errno. */
+int cv_io_wake_on(struct cv_io *io, int fd);
 void cv_io_get_stats(const struct cv_io *io, struct cv_io_stats *st);
 
 /* Whether 4 bytes are one of ZooKeeper's four-letter words. */
