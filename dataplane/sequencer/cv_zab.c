@@ -95,6 +95,7 @@ struct cv_zab {
     int64_t newleader_epoch;
     bool acked_newleader;
     int64_t leader_heard;
+    int64_t info_sent; /* follower in discovery: last FOLLOWERINFO sent */
     bool detached;     /* lag bound hit: holding proposals without logging them */
     bool resyncing;    /* caught up, RESYNC sent: the log is being synchronised */
     bool resync_acked; /* ... and its NEWLEADER acknowledged */
@@ -871,6 +872,8 @@ static void leader_tick(struct cv_zab *z)
 
 /* ---- follower / observer ----------------------------------------------------- */
 
+static void send_followerinfo(struct cv_zab *z);
+
 static void follow(struct cv_zab *z, uint8_t leader)
 {
     bool observer = !is_voter(z, z->cfg.self);
@@ -881,16 +884,31 @@ static void follow(struct cv_zab *z, uint8_t leader)
     z->detached = z->resyncing = z->resync_acked = false;
     z->leader_heard = z->now;
     z->touch_n = 0;
-    /* A fresh connection: nothing stale from an earlier one arrives. */
+    /* A fresh connection: nothing stale from an earlier one arrives. The
+     * reset makes the leader-to-be forget this server's vote: repeat it on
+     * the new pair, so an election still finishing does not wait for the
+     * next round of notifications. */
     z->h.reset_peer(z->h.ctx, leader);
+    notify(z, leader);
+    send_followerinfo(z);
+}
+
+/* FOLLOWERINFO to the leader; repeated while discovery has no answer (the
+ * leader-to-be may still be LOOKING when it arrives, and drops it; a
+ * ZooKeeper learner likewise retries its connection). The leader handles a
+ * repeat as the same request: the channel is FIFO, so a repeat can never
+ * overtake this server's ACKEPOCH. */
+static void send_followerinfo(struct cv_zab *z)
+{
     struct cv_peer_msg m;
     memset(&m, 0, sizeof m);
     m.type = CV_PEER_FOLLOWERINFO;
     m.from = z->cfg.self;
-    m.flags = observer ? CV_PEER_F_OBSERVER : 0;
+    m.flags = is_voter(z, z->cfg.self) ? 0 : CV_PEER_F_OBSERVER;
     m.epoch = z->accepted_epoch;
     m.zxid = z->appended;
-    z->h.send(z->h.ctx, leader, &m);
+    z->info_sent = z->now;
+    z->h.send(z->h.ctx, z->leader, &m);
 }
 
 static void follower_ack_newleader(struct cv_zab *z)
@@ -1064,8 +1082,12 @@ static void follower_tick(struct cv_zab *z)
 {
     int64_t limit = z->fphase == F_BROADCAST ? (int64_t)z->cfg.sync_limit * z->cfg.tick_ms
                                              : (int64_t)z->cfg.init_limit * z->cfg.tick_ms;
-    if (z->now - z->leader_heard > limit)
+    if (z->now - z->leader_heard > limit) {
         go_looking(z);
+        return;
+    }
+    if (z->fphase == F_DISCOVER && z->now - z->info_sent >= z->cfg.finalize_ms)
+        send_followerinfo(z);
 }
 
 /* ---- public ---------------------------------------------------------------- */
@@ -1376,7 +1398,7 @@ int64_t cv_zab_last_committed(const struct cv_zab *z)
 void cv_zab_get_stats(const struct cv_zab *z, struct cv_zab_stats *st)
 {
     *st = z->st;
-    st->followers = st->synced_followers = st->pending_syncs = 0;
+    st->followers = st->synced_followers = st->synced_observers = st->pending_syncs = 0;
     if (z->role != CV_ZAB_LEADING)
         return;
     for (uint8_t p = 1; p < CV_ZAB_MAX_SERVERS; p++) {
@@ -1385,6 +1407,8 @@ void cv_zab_get_stats(const struct cv_zab *z, struct cv_zab_stats *st)
             st->followers++;
         if (q->state == P_SYNCED && !q->observer)
             st->synced_followers++;
+        if (q->state == P_SYNCED && q->observer)
+            st->synced_observers++;
         if (q->state == P_SYNCING)
             st->pending_syncs++;
     }

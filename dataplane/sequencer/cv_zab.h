@@ -221,6 +221,7 @@ struct cv_zab_stats {
                                   invariant: committed history lost; never happens in Zab) */
     uint32_t followers;        /* leader: peers connected (syncing or synced), observers included */
     uint32_t synced_followers; /* leader: voters synced */
+    uint32_t synced_observers; /* leader: observers synced */
     uint32_t pending_syncs;    /* leader: peers being synchronised */
 };
 void cv_zab_get_stats(const struct cv_zab *z, struct cv_zab_stats *st);
