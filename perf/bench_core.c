@@ -131,7 +131,7 @@ static int do_write(struct cv_core *c, int64_t session, struct log *log,
     int rc = cv_proto_decode_request(frame + 4, flen - 4, &d);
     size_t l = 0;
     if (rc == 0) {
-        struct cv_core_req q = {session, NULL, &d};
+        struct cv_core_req q = {session, NULL, &d, false};
         rc = cv_core_prepare(c, &q, now, log->buf + log->len, log->cap - log->len, &l);
     }
     if (rc == 0)
@@ -338,7 +338,7 @@ static int run_bench(struct run *R)
         struct cv_request d;
         int rc = cv_proto_decode_request(req + pos + 4, fl - 4, &d);
         if (rc == 0) {
-            struct cv_core_req q = {session, NULL, &d};
+            struct cv_core_req q = {session, NULL, &d, false};
             rc = cv_core_read(c, &q, NULL, outbuf, out_cap);
         }
         uint64_t b = now_ns();

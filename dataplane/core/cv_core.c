@@ -50,7 +50,19 @@ struct cv_core *cv_core_new(const struct cv_core_config *cfg, const char **why)
         cv_core_free(c);
         return NULL;
     }
+    cv_core_refresh_config_node(c);
     return c;
+}
+
+void cv_core_refresh_config_node(struct cv_core *c)
+{
+    const char *q = c->cfg.quorum_config;
+    if (!q)
+        return;
+    /* DataTree: the config node is set with version -1 (it is not a client
+     * write), czxid/mzxid 0. */
+    cv_tree_set_data(c->tree, "/zookeeper/config", 17, q, (int32_t)strlen(q), -1, 0,
+                     c->cfg.start_ms, NULL);
 }
 
 void cv_core_free(struct cv_core *c)

@@ -65,9 +65,20 @@ struct cv_core_config {
     uint32_t max_outstanding;            /* outstanding change records (default 65536) */
     uint32_t max_frame;                  /* jute.maxbuffer: largest txn / reply (default 0xfffff) */
     int64_t container_max_never_used_ms; /* znode.container.maxNeverUsedIntervalMs (0: off) */
+    /* Ensemble: the data of /zookeeper/config, as ZooKeeper writes it
+     * ("server.N=host:quorumPort:electionPort:role;clientHost:clientPort"
+     * lines, then "version=0"), version -1, mtime start_ms. NULL: empty. */
+    const char *quorum_config;
 };
 
 void cv_core_config_init(struct cv_core_config *cfg, int32_t tick_ms);
+
+struct cv_core;
+
+/* Write cfg.quorum_config into /zookeeper/config again (after a snapshot
+ * replaced the tree: the node always shows this server's configuration, as
+ * ZooKeeper rebuilds it at start). No-op without one. */
+void cv_core_refresh_config_node(struct cv_core *c);
 
 /* What apply reports. Every callback may be NULL. Pointers are valid during
  * the call only. */
@@ -96,6 +107,10 @@ struct cv_core_req {
     int64_t session;
     const struct cv_acl_auth *auth; /* the connection's authenticated ids */
     const struct cv_request *req;   /* decoded; points into the frame */
+    /* Reads only: the session is a read-only mode session that exists only
+     * on this server (no quorum knows it): the caller vouches for it, so it
+     * is not looked up in the session table. */
+    bool local_session;
 };
 
 struct cv_core;

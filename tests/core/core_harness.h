@@ -124,7 +124,7 @@ class Core
     int prepare(int64_t session, const cv_request &req, Bytes *txn,
                 const cv_acl_auth *auth = nullptr)
     {
-        cv_core_req r{session, auth, &req};
+        cv_core_req r{session, auth, &req, false};
         size_t len = 0;
         int rc = cv_core_prepare(c_, &r, now, buf_.data(), buf_.size(), &len);
         if (rc == 0)
@@ -152,7 +152,7 @@ class Core
     }
     Reply read(int64_t session, const cv_request &req, const cv_acl_auth *auth = nullptr)
     {
-        cv_core_req r{session, auth, &req};
+        cv_core_req r{session, auth, &req, false};
         int n = cv_core_read(c_, &r, &sink_, buf_.data(), buf_.size());
         if (n == CV_CORE_HOLD) {
             Reply held;

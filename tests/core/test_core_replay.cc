@@ -121,7 +121,7 @@ void generate(cv_core *c, uint64_t n, Log *log, uint32_t seed)
                 ASSERT_GT(fl, 0);
                 cv_request d;
                 ASSERT_EQ(cv_proto_decode_request(f.data() + 4, (size_t)fl - 4, &d), 0);
-                cv_core_req q{s, nullptr, &d};
+                cv_core_req q{s, nullptr, &d, false};
                 if (cv_core_prepare(c, &q, now, out.data(), out.size(), &len) == 0)
                     queue(len);
                 if (inflight.size() > pick(8))
@@ -131,7 +131,7 @@ void generate(cv_core *c, uint64_t n, Log *log, uint32_t seed)
                 r.hdr.type = CV_OP_CLOSE_SESSION;
                 sessions.erase(std::find(sessions.begin(), sessions.end(), s));
             }
-            cv_core_req q{s, nullptr, &r};
+            cv_core_req q{s, nullptr, &r, false};
             int rc = cv_core_prepare(c, &q, now, out.data(), out.size(), &len);
             if (rc == 0)
                 queue(len);

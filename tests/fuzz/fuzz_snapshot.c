@@ -208,7 +208,7 @@ int main(int argc, char **argv)
         r.u.create.acl.items = acl;
         r.u.create.flags = i == 3 ? 1 : i == 4 ? 5 : 0;
         r.u.create.ttl = i == 4 ? 5000 : 0;
-        struct cv_core_req q = {s, NULL, &r};
+        struct cv_core_req q = {s, NULL, &r, false};
         if (cv_core_prepare(c, &q, 2000 + i, txn, sizeof txn, &len) == 0)
             cv_core_apply(c, txn, len, NULL);
     }

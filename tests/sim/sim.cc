@@ -1126,7 +1126,7 @@ int Node::leader_prepare(int64_t session, const cv_request &r)
 {
     if (cv_zab_can_propose(zab, 1 << 20))
         return 1;
-    cv_core_req q{session, nullptr, &r};
+    cv_core_req q{session, nullptr, &r, false};
     size_t len = 0;
     int rc = cv_core_prepare(core, &q, lnow(), buf.data(), buf.size(), &len);
     if (rc == CV_CORE_HOLD || rc == -EBUSY)
@@ -1228,7 +1228,7 @@ void Node::pump()
                 c.sync_sent = false;
             }
             if (cv_core_is_read(op)) {
-                cv_core_req q{c.session, nullptr, &r};
+                cv_core_req q{c.session, nullptr, &r, false};
                 int n = cv_core_read(core, &q, &sink, buf.data(), buf.size());
                 if (n == CV_CORE_HOLD)
                     break;
