@@ -2,6 +2,8 @@
 # corvid developer entry point. Every command installs what is missing first.
 #
 #   ./dev.sh run     install deps, build, start corvid (see README: what it starts today)
+#   ./dev.sh ensemble [N]  install deps, build, start an N-member ensemble on loopback
+#                    (default 3; clients on 127.0.0.1:2181..; Ctrl-C stops every member)
 #   ./dev.sh test    install deps, build, run every test suite (what .ci/run calls)
 #   ./dev.sh deps    install missing Debian packages only (quiet when all are present)
 #   ./dev.sh build   install deps and build build/ (RelWithDebInfo)
@@ -93,10 +95,49 @@ cmd_test() {
   [ "$FAILED" = 0 ]
 }
 
+# N corvid processes on loopback, each with its own zoo.cfg and dataDir/myid
+# under ${CORVID_ENSEMBLE_DIR:-/tmp/corvid-ensemble}, as ZooKeeper's docs lay
+# out a replicated ensemble on one host (docs/replication.md).
+cmd_ensemble() {
+  local n=${1:-3} dir=${CORVID_ENSEMBLE_DIR:-/tmp/corvid-ensemble} i j pids=()
+  case "$n" in ''|*[!0-9]*) echo "dev.sh ensemble: N must be a number" >&2; exit 2 ;; esac
+  [ "$n" -ge 1 ] && [ "$n" -le 9 ] || { echo "dev.sh ensemble: N must be 1..9" >&2; exit 2; }
+  mkdir -p "$dir"
+  [ -s "$dir/secret" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$dir/secret"
+  for i in $(seq 1 "$n"); do
+    mkdir -p "$dir/$i/data"
+    echo "$i" >"$dir/$i/data/myid"
+    {
+      echo "tickTime=2000"
+      echo "initLimit=10"
+      echo "syncLimit=5"
+      echo "dataDir=$dir/$i/data"
+      echo "4lw.commands.whitelist=*"
+      echo "corvid.secret=$(cat "$dir/secret")"
+      echo "corvid.lcores=$(( (i - 1) % $(nproc) ))"   # spread the members over the CPUs
+      for j in $(seq 1 "$n"); do
+        echo "server.$j=127.0.0.1:$((2887 + j)):$((3887 + j));127.0.0.1:$((2180 + j))"
+      done
+    } >"$dir/$i/zoo.cfg"
+  done
+  trap 'kill "${pids[@]}" 2>/dev/null; wait' INT TERM EXIT
+  for i in $(seq 1 "$n"); do
+    build/control/corvid --config "$dir/$i/zoo.cfg" >"$dir/$i/corvid.log" 2>&1 &
+    pids+=($!)
+  done
+  local hosts
+  hosts=$(seq -s, -f "127.0.0.1:%g" 2181 $((2180 + n)))
+  echo "corvid ensemble of $n: clients connect to $hosts"
+  echo "logs: $dir/<id>/corvid.log; 'echo srvr | nc 127.0.0.1 2181' shows a member's mode; Ctrl-C stops all"
+  wait -n "${pids[@]}" || true
+  echo "dev.sh ensemble: a member exited; stopping the others (see its log)" >&2
+}
+
 case "${1:-}" in
   deps) deps ;;
+  ensemble) deps; configure_build build; shift; cmd_ensemble "$@" ;;
   build) deps; configure_build build ;;
   run) deps; configure_build build; shift; exec build/control/corvid "$@" ;;
   test) cmd_test ;;
-  *) sed -n '2,10p' "$0"; exit 2 ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

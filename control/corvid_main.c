@@ -243,6 +243,63 @@ static int check_data(const struct cv_config *cfg)
     return cv_store_check(log, snap, stdout) == 0 ? 0 : 2;
 }
 
+static const struct cv_config_server *my_server(const struct cv_config *cfg)
+{
+    for (uint32_t i = 0; i < cfg->nservers; i++)
+        if ((int32_t)cfg->servers[i].id == cfg->my_id)
+            return &cfg->servers[i];
+    return NULL;
+}
+
+/* zoo.cfg's server.N lines -> Zab membership and the peer transport. corvid
+ * uses each server's quorumPort (UDP) for every peer message, election
+ * included; the electionPort is accepted and unused. */
+static int ensemble_config(const struct cv_config *cfg, struct cv_seq_ensemble *ens, char *err,
+                           size_t errlen)
+{
+    const struct cv_config_server *me = my_server(cfg);
+    if (!me || cfg->my_id < 1 || cfg->my_id >= CV_ZAB_MAX_SERVERS) {
+        snprintf(err, errlen, "myid %d names no server.N line (ids 1..%d)", cfg->my_id,
+                 CV_ZAB_MAX_SERVERS - 1);
+        return -1;
+    }
+    uint64_t voters = 0, observers = 0;
+    for (uint32_t i = 0; i < cfg->nservers; i++) {
+        const struct cv_config_server *sv = &cfg->servers[i];
+        if (sv->id >= CV_ZAB_MAX_SERVERS) {
+            snprintf(err, errlen, "server.%u: corvid supports ids 1..%d", sv->id,
+                     CV_ZAB_MAX_SERVERS - 1);
+            return -1;
+        }
+        if (sv->role == CV_ROLE_OBSERVER)
+            observers |= 1ull << sv->id;
+        else
+            voters |= 1ull << sv->id;
+    }
+    cv_zab_config_init(&ens->zab, (uint8_t)cfg->my_id, voters, observers);
+    ens->zab.tick_ms = cfg->tick_ms;
+    ens->zab.init_limit = cfg->init_limit;
+    ens->zab.sync_limit = cfg->sync_limit;
+    ens->read_only = cfg->read_only_enabled;
+    cv_pnet_config_init(&ens->pnet);
+    ens->pnet.self = (uint8_t)cfg->my_id;
+    ens->pnet.bind_host = cfg->quorum_listen_all_ips ? "0.0.0.0" : NULL;
+    for (uint32_t i = 0; i < cfg->nservers; i++) {
+        struct cv_pnet_peer *p = &ens->pnet.peers[ens->pnet.npeers++];
+        p->id = (uint8_t)cfg->servers[i].id;
+        snprintf(p->host, sizeof p->host, "%s", cfg->servers[i].host);
+        p->port = cfg->servers[i].quorum_port;
+    }
+    if (cfg->test_peer_drop_file[0]) {
+        ens->pnet.drop_file = cfg->test_peer_drop_file;
+        fprintf(stderr,
+                "corvid: warning: corvid.test.peerDropFile is set (%s): a test-only "
+                "partition injector is in the peer transport's path\n",
+                ens->pnet.drop_file);
+    }
+    return 0;
+}
+
 static int serve(struct cv_config *cfg)
 {
     char err[512];
@@ -351,6 +408,33 @@ static int serve(struct cv_config *cfg)
     }
     qc.store = &stc;
     qc.core.server_id = 0;
+    static struct cv_seq_ensemble ens;
+    bool distributed = cv_config_distributed(cfg);
+    if (distributed) {
+        if (ensemble_config(cfg, &ens, err, sizeof err)) {
+            fprintf(stderr, "corvid: %s\n", err);
+            return 2;
+        }
+        qc.ens = &ens;
+        qc.core.server_id = (uint8_t)cfg->my_id;
+        static char qcfg[CV_CONFIG_MAX_SERVERS * 160];
+        size_t o = 0;
+        for (uint32_t i = 0; i < cfg->nservers && o < sizeof qcfg; i++) {
+            const struct cv_config_server *sv = &cfg->servers[i];
+            o += (size_t)snprintf(qcfg + o, sizeof qcfg - o, "server.%u=%s:%u:%u:%s", sv->id,
+                                  sv->host, sv->quorum_port, sv->election_port,
+                                  sv->role == CV_ROLE_OBSERVER ? "observer" : "participant");
+            if (sv->client_port && o < sizeof qcfg)
+                o += (size_t)snprintf(qcfg + o, sizeof qcfg - o, ";%s:%u",
+                                      sv->client_host[0] ? sv->client_host : "0.0.0.0",
+                                      sv->client_port);
+            if (o < sizeof qcfg)
+                o += (size_t)snprintf(qcfg + o, sizeof qcfg - o, "\n");
+        }
+        if (o < sizeof qcfg)
+            snprintf(qcfg + o, sizeof qcfg - o, "version=0");
+        qc.core.quorum_config = qcfg;
+    }
     qc.core.start_ms = cv_rt_now_ms();
     qc.core.super_digest = cfg->super_digest[0] ? cfg->super_digest : NULL;
     qc.core.extended_types = cfg->extended_types;
@@ -407,14 +491,19 @@ static int serve(struct cv_config *cfg)
             if (!re->idle) {
                 re->idle = cv_io_idle;
                 re->idle_ctx = ios[i];
+                /* The sequencer's lcore also waits for peer datagrams. */
+                if (r == 0 && cv_seq_peer_fd(seq) >= 0)
+                    cv_io_wake_on(ios[i], cv_seq_peer_fd(seq));
             }
         }
     }
     cv_rt_handle_signals();
-    fprintf(stderr,
-            "corvid %s: serving ZooKeeper clients on %s:%u (standalone, %u lcore(s), %s "
-            "polling)\n",
-            CV_VERSION, sc.addr, cfg->client_port, rc.nlcores,
+    char mode[96] = "standalone";
+    if (distributed)
+        snprintf(mode, sizeof mode, "server.%d of %u, peers on UDP port %u", cfg->my_id,
+                 cfg->nservers, my_server(cfg)->quorum_port);
+    fprintf(stderr, "corvid %s: serving ZooKeeper clients on %s:%u (%s, %u lcore(s), %s polling)\n",
+            CV_VERSION, sc.addr, cfg->client_port, mode, rc.nlcores,
             rc.mode == CV_RT_POLL_BUSY ? "busy" : "adaptive");
     cv_rt_run(rt);
     fprintf(stderr, "corvid: stopping\n");
@@ -461,8 +550,20 @@ int main(int argc, char **argv)
     }
     if (check)
         return check_data(&cfg);
-    if (cv_config_distributed(&cfg))
-        fprintf(stderr, "corvid: warning: server.N lines are stored, but ensembles are not "
-                        "implemented yet: serving standalone\n");
+    if (cv_config_distributed(&cfg) && cv_config_load_myid(&cfg, err, sizeof err)) {
+        fprintf(stderr, "corvid: %s\n", err);
+        return 2;
+    }
+    const struct cv_config_server *me = cv_config_distributed(&cfg) ? my_server(&cfg) : NULL;
+    if (me && me->client_port) {
+        /* server.N=...;[host:]clientPort gives this member's client address. */
+        cfg.client_port = me->client_port;
+        snprintf(cfg.client_addr, sizeof cfg.client_addr, "%s", me->client_host);
+    }
+    if (!cfg.client_port) {
+        fprintf(stderr, "corvid: no clientPort (nor a client part in server.%d's line)\n",
+                cfg.my_id);
+        return 2;
+    }
     return serve(&cfg);
 }

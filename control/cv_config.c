@@ -219,6 +219,10 @@ static const struct key keys[] = {
      "TESTS ONLY: while this file exists, log writes do not complete (an injected disk "
      "stall); never set it in production",
      0},
+    {"corvid.test.peerDropFile", K_STR, O(test_peer_drop_file), 0, 0, "",
+     "TESTS ONLY: while this file exists, peer datagrams to and from the server ids listed "
+     "in it are dropped (a partition without namespaces); never set it in production",
+     0},
 };
 
 #undef O

@@ -185,6 +185,7 @@ struct cv_config {
     uint32_t max_sessions;                       /* corvid.maxSessions: same on every server */
     enum cv_config_wal_io wal_io;                /* corvid.walBackend */
     char test_wal_stall_file[CV_CONFIG_STR_MAX]; /* corvid.test.walStallFile ("" off) */
+    char test_peer_drop_file[CV_CONFIG_STR_MAX]; /* corvid.test.peerDropFile ("" off) */
 };
 
 /* corvid's embedded configuration, used when no --config is given: a zoo.cfg

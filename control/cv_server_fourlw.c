@@ -137,11 +137,31 @@ static size_t mntr_storage(const struct cv_seq_stats *st, const struct cv_store_
     return len < cap ? len : cap - 1;
 }
 
-/* ZooKeeper's own keys that storage feeds. */
+struct lookup_ctx {
+    struct cv_store_stats ss;
+    struct cv_zab_stats zs;
+    bool ensemble, leading;
+};
+
+/* ZooKeeper's own keys that storage and Zab feed. */
 static bool mntr_lookup(void *ctx, const char *key, double *value)
 {
-    struct cv_store_stats *ss = ctx;
-    if (strcmp(key, "snap_count") == 0)
+    struct lookup_ctx *lc = ctx;
+    const struct cv_store_stats *ss = &lc->ss;
+    const struct cv_zab_stats *zs = &lc->zs;
+    if (lc->ensemble && strcmp(key, "looking_count") == 0)
+        *value = (double)zs->elections;
+    else if (lc->leading && strcmp(key, "proposal_count") == 0)
+        *value = (double)zs->proposals;
+    else if (lc->leading && strcmp(key, "commit_count") == 0)
+        *value = (double)zs->commits;
+    else if (lc->leading && strcmp(key, "diff_count") == 0)
+        *value = (double)zs->syncs_diff;
+    else if (lc->ensemble && !lc->leading && strcmp(key, "learner_proposal_received_count") == 0)
+        *value = (double)zs->proposals;
+    else if (lc->ensemble && !lc->leading && strcmp(key, "learner_commit_received_count") == 0)
+        *value = (double)zs->commits;
+    else if (strcmp(key, "snap_count") == 0)
         *value = (double)ss->snapshots;
     else if (strcmp(key, "cnt_snapshottime") == 0)
         *value = (double)ss->snapshots;
@@ -181,6 +201,47 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     v.version = srv->version;
     v.serving = true;
     v.mode = CV_FOURLW_STANDALONE;
+    v.proposal_last = v.proposal_min = v.proposal_max = -1;
+    struct lookup_ctx lc;
+    memset(&lc, 0, sizeof lc);
+    struct cv_zab *z = cv_seq_zab(seq);
+    if (z) {
+        /* An ensemble member: its role as ZooKeeper names it. */
+        enum cv_zab_role r = cv_zab_role(z);
+        struct cv_zab_stats zs;
+        cv_zab_get_stats(z, &zs);
+        lc.zs = zs;
+        lc.ensemble = true;
+        lc.leading = r == CV_ZAB_LEADING;
+        struct cv_seq_ens_stats es;
+        cv_seq_get_ens_stats(seq, &es);
+        if (lc.leading) {
+            v.leader_uptime_ms =
+                es.leading_since_ms >= 0 ? cv_rt_now_ms() - es.leading_since_ms : 0;
+            v.proposal_last = es.proposal_last;
+            v.proposal_min = es.proposal_min;
+            v.proposal_max = es.proposal_max;
+            v.synced_observers = zs.synced_observers;
+        }
+        v.serving = cv_zab_serving(z);
+        v.mode = r == CV_ZAB_LEADING     ? CV_FOURLW_LEADER
+                 : r == CV_ZAB_OBSERVING ? CV_FOURLW_OBSERVER
+                                         : CV_FOURLW_FOLLOWER;
+        v.peer_state = !v.serving              ? "looking - election"
+                       : r == CV_ZAB_LEADING   ? "leading - broadcast"
+                       : r == CV_ZAB_OBSERVING ? "observing - broadcast"
+                                               : "following - broadcast";
+        for (uint32_t i = 0; i < srv->cfg->nservers; i++)
+            v.quorum_size += srv->cfg->servers[i].role == CV_ROLE_PARTICIPANT;
+        v.learners = zs.followers;
+        v.synced_followers = zs.synced_followers;
+        v.pending_syncs = zs.pending_syncs;
+        v.observer_master_id = cv_zab_leader(z);
+        if (cv_seq_read_only(seq)) {
+            v.serving = true;
+            v.mode = CV_FOURLW_READ_ONLY;
+        }
+    }
     v.zxid = cv_core_last_applied(core);
     v.latency.count = (int64_t)st.lat_count;
     v.latency.total = (int64_t)(st.lat_sum_us / 1000);
@@ -218,14 +279,14 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     }
     struct cv_store_stats ss;
     cv_seq_store_stats(seq, &ss);
+    lc.ss = ss;
     const struct cv_wal_stats *w = &ss.wal;
     v.fsync_time.count = (int64_t)w->batches;
     v.fsync_time.total = (int64_t)(w->write_ns_sum / 1000000);
     v.fsync_time.min = (int64_t)(w->write_ns_min / 1000000);
     v.fsync_time.max = (int64_t)(w->write_ns_max / 1000000);
     v.mntr_lookup = mntr_lookup;
-    v.mntr_ctx = &ss;
-    v.proposal_last = v.proposal_min = v.proposal_max = -1;
+    v.mntr_ctx = &lc;
     struct conns_ctx cc = {srv->conns, 0, srv->conns_cap};
     cv_seq_foreach_conn(seq, collect_conn, &cc);
     v.conns = cc.arr;

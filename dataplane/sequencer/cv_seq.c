@@ -1,6 +1,8 @@
 /* cv_seq — the sequencer lcore of a standalone server. Contract in cv_seq.h. */
 #include "cv_seq.h"
 
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include "cv_common.h"
 #include "cv_jute.h"
 #include "cv_store.h"
+
+#define CV_SEQ_WQ 64 /* ensemble: writes of one connection in flight through Zab */
 
 struct sconn {
     uint32_t gen;
@@ -32,6 +36,19 @@ struct sconn {
     struct cv_msg *held_head, *held_tail;
     uint32_t nheld;
     bool in_held_list;
+    /* ensemble: writes handed to Zab, answered from apply in this order */
+    struct {
+        int32_t xid;
+        int64_t t0;
+    } wq[CV_SEQ_WQ];
+    uint8_t wq_head, wq_n;
+    uint8_t reval;          /* reconnect: 1 sync to send, 2 sync sent, 3 synced */
+    uint8_t creating;       /* new session: waiting for its createSession */
+    int64_t reval_zxid;     /* what must be applied before deciding */
+    uint32_t sync_seq;      /* matches cv_zab_sync answers to their request */
+    struct cv_msg *connect; /* the ConnectRequest while revalidating */
+    int64_t touch_fwd_ms;   /* follower: last touch sent to the leader */
+    uint8_t ro;             /* a read-only mode connection (no leader) */
 };
 
 /* A prepared transaction waiting for the log (pending FIFO entry). */
@@ -46,6 +63,35 @@ struct pend {
     uint8_t pad[3];
     int64_t t0_ms;
     uint8_t data[];
+};
+
+/* A FIFO of variable-size entries in one preallocated byte ring. */
+struct pring {
+    uint8_t *buf;
+    size_t cap, head, tail, app;
+    uint32_t count, appended;
+};
+
+/* Ensemble: the state of a member beyond the standalone sequencer. */
+struct ens {
+    struct cv_zab *zab;
+    struct cv_pnet *pnet;
+    struct cv_pnet_cb pcb;
+    uint8_t *wire; /* one encoded peer message */
+    size_t wire_cap;
+    bool leading;
+    bool progress;   /* something a held request may wait for happened */
+    struct pring lq; /* leader: requests followers forwarded, in arrival order */
+    int64_t next_tick_ms;
+    uint64_t role_changes, bad_peer_msgs;
+    int64_t looking_since; /* read-only mode starts a while after LOOKING */
+    bool trace;            /* CORVID_TRACE_PEERS */
+    int64_t leading_since;
+    int64_t prop_last, prop_min, prop_max;
+    /* recovery: log records after the snapshot, before Zab exists */
+    uint8_t *load;
+    size_t load_len, load_cap;
+    uint64_t load_n;
 };
 
 struct cv_seq {
@@ -74,16 +120,18 @@ struct cv_seq {
     /* durable storage: recovery, the log, snapshots */
     struct cv_store *store;
     /* prepared transactions in zxid order: [head, tail) with the first
-     * `appended` of them handed to the log */
-    uint8_t *pq;
-    size_t pq_cap, pq_head, pq_tail, pq_app;
-    uint32_t pq_count, pq_appended;
+     * `appended` of them handed to the log (ensemble: proposals Zab gave to
+     * the log, kept until durable) */
+    struct pring pq;
     /* connections with requests held (per-session FIFO or back-pressure) */
     uint32_t *held_conns;
     uint32_t nheld_conns;
     /* expired sessions whose close is not prepared yet */
     int64_t exp_ids[64];
     unsigned exp_n, exp_i;
+    struct ens *ens;   /* NULL: standalone */
+    uint32_t nreval;   /* ensemble: connections revalidating a session */
+    uint32_t sync_ctr; /* ensemble: tags cv_zab_sync requests */
 };
 
 /* ---- session -> connection map -------------------------------------------- */
@@ -199,6 +247,9 @@ static void send_ref(struct cv_seq *s, struct cv_conn_ref ref, uint16_t type, co
 
 /* ---- sink: what apply reports ------------------------------------------------ */
 
+static void ens_reply(struct cv_seq *s, int64_t session, const uint8_t *frame, size_t len);
+static void conn_release(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref, bool close);
+
 static void on_reply(void *ctx, int64_t session, const uint8_t *frame, size_t len)
 {
     struct cv_seq *s = ctx;
@@ -207,6 +258,10 @@ static void on_reply(void *ctx, int64_t session, const uint8_t *frame, size_t le
          * moved since (a stale one drops it and still counts the answer). */
         s->cur_answered = true;
         send_ref(s, s->cur_ref, CV_MSG_SEND, frame, len, 1, session);
+        return;
+    }
+    if (s->ens) {
+        ens_reply(s, session, frame, len);
         return;
     }
     uint32_t *c = map_find(s, session);
@@ -238,6 +293,9 @@ static void on_created(void *ctx, int64_t session, int32_t timeout)
     if (!c)
         return;
     struct sconn *sc = &s->conns[*c];
+    if (s->ens && !sc->creating)
+        return; /* a reconnect of the same id cannot exist; be strict */
+    sc->creating = 0;
     sc->established = true;
     sc->timeout = timeout;
     int n =
@@ -254,6 +312,10 @@ static void on_closed(void *ctx, int64_t session)
     uint32_t idx = *c;
     map_del(s, session);
     s->conns[idx].session = 0;
+    if (s->ens) {
+        conn_release(s, idx, conn_ref(s, idx), true);
+        return;
+    }
     send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, session);
 }
 
@@ -313,7 +375,11 @@ static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
                       size_t len);
 static bool pend_room(const struct cv_seq *s);
 
-static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *m)
+static bool ens_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
+                        const struct cv_connect_request *cr);
+
+/* Returns true when the message was kept (an ensemble reconnect). */
+static bool handle_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
 {
     struct sconn *sc = &s->conns[idx];
     memset(sc, 0, sizeof *sc);
@@ -332,9 +398,11 @@ static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *
     if (m->len < 4 || cv_proto_decode_connect_request(m->data + 4, m->len - 4, &cr)) {
         s->st.malformed++;
         send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, 0);
-        return;
+        return false;
     }
     s->st.connects++;
+    if (s->ens)
+        return ens_connect(s, idx, m, &cr);
     int64_t now = cv_rt_now_ms();
     if (cr.session_id == 0) {
         int64_t id;
@@ -343,13 +411,13 @@ static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *
         if (!pend_room(s) || cv_core_prepare_create_session(s->core, cr.timeout, now, &id, &to,
                                                             s->txn, s->txn_cap, &len)) {
             send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, 0); /* the client retries */
-            return;
+            return false;
         }
         sc->session = id;
         map_put(s, id, idx);
         /* S1/S5: on_created answers once the createSession is applied. */
         pend_push(s, cv_core_last_prepared(s->core), id, NULL, 0, now, s->txn, len);
-        return;
+        return false;
     }
     int32_t timeout = 0;
     int rc = cv_core_validate_session(s->core, &cr, &timeout);
@@ -359,7 +427,7 @@ static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *
         int n = cv_core_connect_response(s->core, 0, 0, cr.has_read_only, (uint8_t *)s->text,
                                          s->text_cap);
         send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
-        return;
+        return false;
     }
     uint32_t *old = map_find(s, cr.session_id);
     if (old && *old != idx) {
@@ -380,6 +448,7 @@ static void handle_connect(struct cv_seq *s, uint32_t idx, const struct cv_msg *
     int n = cv_core_connect_response(s->core, cr.session_id, timeout, cr.has_read_only,
                                      (uint8_t *)s->text, s->text_cap);
     send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, cr.session_id);
+    return false;
 }
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -486,6 +555,19 @@ static void serve_read(struct cv_seq *s, uint32_t idx, const struct cv_core_req 
     reply_header(s, idx, q->req->hdr.xid, CV_ZSYSTEMERROR, false);
 }
 
+static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
+                       const struct cv_core_req *q);
+
+/* A request frame (without its length), as the core takes it: deleteContainer
+ * is accepted with its body unread (the core refuses it as ZooKeeper does). */
+static int decode_request(const uint8_t *p, size_t len, struct cv_request *req)
+{
+    int rc = cv_proto_decode_request(p, len, req);
+    if (rc == CV_PROTO_EUNKNOWN_OP && req->hdr.type == CV_OP_DELETE_CONTAINER)
+        rc = 0;
+    return rc;
+}
+
 /* Serve one request, or return CV_CORE_HOLD when it must wait (per-session
  * FIFO behind a write not yet applied, a session not yet created, or no
  * room for another prepared transaction); nothing is consumed then. */
@@ -493,9 +575,7 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
 {
     struct sconn *sc = &s->conns[idx];
     struct cv_request req;
-    int rc = m->len >= 4 ? cv_proto_decode_request(m->data + 4, m->len - 4, &req) : -EBADMSG;
-    if (rc == CV_PROTO_EUNKNOWN_OP && req.hdr.type == CV_OP_DELETE_CONTAINER)
-        rc = 0; /* body unread: the core refuses it as ZooKeeper does */
+    int rc = m->len >= 4 ? decode_request(m->data + 4, m->len - 4, &req) : -EBADMSG;
     if (rc == CV_PROTO_EUNKNOWN_OP) {
         if (req.hdr.type == CV_OP_CREATE_SESSION) {
             /* A valid opcode to ZooKeeper, whose preparation then fails. */
@@ -513,7 +593,7 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
         return 0;
     }
     int64_t now = cv_rt_now_ms();
-    struct cv_core_req q = {sc->session, &sc->auth, &req};
+    struct cv_core_req q = {sc->session, &sc->auth, &req, false};
     int64_t applied = cv_core_last_applied(s->core);
     if (req.hdr.type == CV_OP_AUTH) {
         int err = cv_acl_authenticate(&sc->auth, req.u.auth.scheme, req.u.auth.auth);
@@ -539,6 +619,8 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
         answered(s, sc, m->t0);
         return 0;
     }
+    if (s->ens)
+        return ens_request(s, idx, m, &q);
     if (cv_core_is_read(req.hdr.type)) {
         /* Reads see the session's own earlier writes; sync answers after
          * every write prepared before it (ZooKeeper's pipeline order). */
@@ -593,6 +675,18 @@ static void serve_all_held(struct cv_seq *s)
     }
 }
 
+/* A client was heard from: restart its session's clock here, and (a
+ * follower) tell the leader, at most every tick / 4 per connection. */
+static void sess_touch(struct cv_seq *s, struct sconn *sc, int64_t now)
+{
+    cv_core_touch(s->core, sc->session, now);
+    if (s->ens && !s->ens->leading && sc->session &&
+        now - sc->touch_fwd_ms >= s->cfg.core.sess.tick_ms / 4) {
+        sc->touch_fwd_ms = now;
+        cv_zab_touch(s->ens->zab, sc->session);
+    }
+}
+
 /* A request from an io lcore; returns true if the message was kept. */
 static bool request_arrived(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
 {
@@ -602,7 +696,7 @@ static bool request_arrived(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
     sc->received++;
     m->t0 = cv_rt_now_ms();
     m->wait = -1;
-    cv_core_touch(s->core, sc->session, m->t0);
+    sess_touch(s, sc, m->t0);
     if (m->len >= 12) {
         int32_t op = (int32_t)cv_jute_rd32(m->data + 8);
         sc->last_op = op_name(op);
@@ -633,49 +727,79 @@ static void handle_fourlw(struct cv_seq *s, uint32_t idx, const struct cv_msg *m
 
 #define PEND_ALIGN(n) (((n) + 7) & ~(size_t)7)
 
-static struct pend *pend_at(const struct cv_seq *s, size_t off)
+static struct pend *pend_at(const struct pring *q, size_t off)
 {
-    return (struct pend *)(s->pq + off);
+    return (struct pend *)(q->buf + off);
 }
 
 /* Entries never straddle the end: a reader at off with less than a header
  * left, or a zero size there, continues at 0. */
-static size_t pend_norm(const struct cv_seq *s, size_t off)
+static size_t pend_norm(const struct pring *q, size_t off)
 {
-    if (s->pq_cap - off < sizeof(struct pend) || pend_at(s, off)->size == 0)
+    if (q->cap - off < sizeof(struct pend) || pend_at(q, off)->size == 0)
         return 0;
     return off;
+}
+
+/* Room for an entry of len bytes at the tail. */
+static bool ring_room(const struct pring *q, size_t len)
+{
+    size_t need = PEND_ALIGN(sizeof(struct pend) + len);
+    if (q->count == 0)
+        return q->cap >= need;
+    if (q->tail > q->head) /* free: [tail, cap) and [0, head) */
+        return q->cap - q->tail >= need || q->head > need;
+    return q->head - q->tail > need;
 }
 
 /* Room for the largest transaction at the tail (prepare checks this first,
  * so a prepared transaction always fits). */
 static bool pend_room(const struct cv_seq *s)
 {
-    size_t need = PEND_ALIGN(sizeof(struct pend) + s->txn_cap);
-    if (s->pq_count == 0)
-        return s->pq_cap >= need;
-    if (s->pq_tail > s->pq_head) /* free: [tail, cap) and [0, head) */
-        return s->pq_cap - s->pq_tail >= need || s->pq_head > need;
-    return s->pq_head - s->pq_tail > need;
+    return ring_room(&s->pq, s->txn_cap);
+}
+
+static struct pend *ring_push(struct pring *q, size_t len)
+{
+    size_t size = PEND_ALIGN(sizeof(struct pend) + len);
+    if (q->count == 0)
+        q->head = q->tail = q->app = 0;
+    size_t off = q->tail;
+    if (q->tail >= q->head && q->cap - q->tail < size) {
+        if (q->cap - q->tail >= sizeof(struct pend))
+            pend_at(q, q->tail)->size = 0; /* wrap marker */
+        off = 0;
+    }
+    CV_VERIFY(ring_room(q, len)); /* callers checked; the rest is bookkeeping */
+    struct pend *e = pend_at(q, off);
+    memset(e, 0, sizeof *e);
+    e->size = (uint32_t)size;
+    e->len = (uint32_t)len;
+    q->tail = off + size;
+    q->count++;
+    return e;
+}
+
+static struct pend *ring_front(struct pring *q)
+{
+    q->head = pend_norm(q, q->head);
+    return pend_at(q, q->head);
+}
+
+static void ring_pop(struct pring *q)
+{
+    struct pend *e = ring_front(q);
+    q->head += e->size;
+    q->count--;
+    if (q->appended)
+        q->appended--;
 }
 
 static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
                       const struct cv_conn_ref *ref, int32_t xid, int64_t t0_ms, const uint8_t *txn,
                       size_t len)
 {
-    size_t size = PEND_ALIGN(sizeof(struct pend) + len);
-    if (s->pq_count == 0)
-        s->pq_head = s->pq_tail = s->pq_app = 0;
-    size_t off = s->pq_tail;
-    if (s->pq_tail >= s->pq_head && s->pq_cap - s->pq_tail < size) {
-        if (s->pq_cap - s->pq_tail >= sizeof(struct pend))
-            pend_at(s, s->pq_tail)->size = 0; /* wrap marker */
-        off = 0;
-    }
-    CV_VERIFY(pend_room(s)); /* callers checked; the rest is bookkeeping */
-    struct pend *e = pend_at(s, off);
-    e->size = (uint32_t)size;
-    e->len = (uint32_t)len;
+    struct pend *e = ring_push(&s->pq, len);
     e->zxid = zxid;
     e->session = session;
     e->has_conn = ref != NULL;
@@ -684,8 +808,6 @@ static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
     e->xid = xid;
     e->t0_ms = t0_ms;
     memcpy(e->data, txn, len);
-    s->pq_tail = off + size;
-    s->pq_count++;
 }
 
 static void apply_one(struct cv_seq *s, struct pend *e)
@@ -714,14 +836,11 @@ static void apply_ready(struct cv_seq *s)
 {
     int64_t acked = cv_store_acked_zxid(s->store);
     uint32_t n = 0;
-    while (s->pq_count) {
-        s->pq_head = pend_norm(s, s->pq_head);
-        struct pend *e = pend_at(s, s->pq_head);
-        if (e->zxid > acked || s->pq_appended == 0)
+    while (s->pq.count) {
+        struct pend *e = ring_front(&s->pq);
+        if (e->zxid > acked || s->pq.appended == 0)
             break;
-        s->pq_head += e->size;
-        s->pq_count--;
-        s->pq_appended--;
+        ring_pop(&s->pq);
         apply_one(s, e);
         n++;
     }
@@ -738,21 +857,24 @@ static void disk_failed(int rc)
     _exit(14);
 }
 
+static int ens_logged(struct cv_seq *s);
+static int ens_poll(struct cv_seq *s);
+
 /* Hand prepared transactions to the log, progress it, apply what is durable. */
 static int storage_poll(struct cv_seq *s)
 {
     int work = 0;
     for (int round = 0; round < 2; round++) {
-        while (s->pq_appended < s->pq_count) {
-            s->pq_app = pend_norm(s, s->pq_app);
-            struct pend *e = pend_at(s, s->pq_app);
+        while (s->pq.appended < s->pq.count) {
+            s->pq.app = pend_norm(&s->pq, s->pq.app);
+            struct pend *e = pend_at(&s->pq, s->pq.app);
             int rc = cv_store_append(s->store, e->zxid, e->data, e->len);
             if (rc == -EAGAIN)
                 break;
             if (rc)
                 disk_failed(rc);
-            s->pq_app += e->size;
-            s->pq_appended++;
+            s->pq.app += e->size;
+            s->pq.appended++;
             work++;
         }
         int rc = cv_store_poll(s->store, cv_rt_now_ms());
@@ -764,15 +886,779 @@ static int storage_poll(struct cv_seq *s)
     }
     /* A write in flight keeps the reactor polling: an idle reactor sleeps
      * in epoll, which a disk completion does not wake. */
-    if (s->pq_appended)
+    if (s->pq.appended)
         work++;
-    uint32_t before = s->pq_count;
+    if (s->ens)
+        return work + ens_logged(s);
+    uint32_t before = s->pq.count;
     apply_ready(s);
-    if (before != s->pq_count) {
+    if (before != s->pq.count) {
         serve_all_held(s); /* syncs, and writes that waited for room */
         work++;
     }
     return work;
+}
+
+/* ---- ensemble ------------------------------------------------------------------- */
+
+static void ens_fatal(const char *what, int64_t zxid)
+{
+    fprintf(stderr, "corvid: FATAL: %s (zxid 0x%" PRIx64 "); exiting\n", what, (uint64_t)zxid);
+    _exit(15);
+}
+
+static void ens_propose(struct cv_seq *s, size_t len)
+{
+    int64_t zxid = cv_core_last_prepared(s->core);
+    struct ens *e = s->ens;
+    e->prop_last = (int64_t)len;
+    if (e->prop_min < 0 || (int64_t)len < e->prop_min)
+        e->prop_min = (int64_t)len;
+    if ((int64_t)len > e->prop_max)
+        e->prop_max = (int64_t)len;
+    /* cv_zab_can_propose said yes before the prepare consumed the zxid. */
+    if (cv_zab_propose(s->ens->zab, cv_rt_now_ms(), zxid, s->txn, len))
+        ens_fatal("a proposal was refused after cv_zab_can_propose accepted it", zxid);
+}
+
+/* Release a connection's sequencer state: its held requests and its writes
+ * in flight through Zab are answered (for the io lcore's accounting) by one
+ * CLOSE, or by a silent answer when the connection is already gone. */
+static void conn_release(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref, bool close)
+{
+    struct sconn *sc = &s->conns[idx];
+    uint32_t n = sc->nheld + sc->wq_n;
+    for (struct cv_msg *m = sc->held_head, *next; m; m = next) {
+        next = m->link;
+        cv_msg_put(s->rt, m);
+    }
+    sc->held_head = sc->held_tail = NULL;
+    sc->nheld = 0;
+    held_unlist(s, idx);
+    sc->wq_n = 0;
+    sc->creating = 0;
+    if (sc->reval) {
+        sc->reval = 0;
+        s->nreval--;
+    }
+    if (sc->connect) {
+        cv_msg_put(s->rt, sc->connect);
+        sc->connect = NULL;
+    }
+    if (close || n)
+        send_ref(s, ref, CV_MSG_CLOSE, NULL, 0, n, 0);
+}
+
+/* A reply from apply: it answers the connection's oldest write in flight,
+ * or nobody here (another member's client, or a connection since gone). */
+static void ens_reply(struct cv_seq *s, int64_t session, const uint8_t *frame, size_t len)
+{
+    uint32_t *c = map_find(s, session);
+    if (!c || len < 8)
+        return;
+    struct sconn *sc = &s->conns[*c];
+    if (!sc->wq_n || (int32_t)cv_jute_rd32(frame + 4) != sc->wq[sc->wq_head].xid)
+        return;
+    int64_t t0 = sc->wq[sc->wq_head].t0;
+    sc->wq_head = (uint8_t)((sc->wq_head + 1) % CV_SEQ_WQ);
+    sc->wq_n--;
+    send_to(s, *c, CV_MSG_SEND, frame, len, 1, session);
+    answered(s, sc, t0);
+    if (sc->held_head)
+        s->ens->progress = true;
+}
+
+static void wq_push(struct sconn *sc, int32_t xid, int64_t t0)
+{
+    unsigned i = (sc->wq_head + sc->wq_n) % CV_SEQ_WQ;
+    sc->wq[i].xid = xid;
+    sc->wq[i].t0 = t0;
+    sc->wq_n++;
+}
+
+static void reval_start(struct cv_seq *s, uint32_t idx)
+{
+    struct sconn *sc = &s->conns[idx];
+    uint32_t seq = ++s->sync_ctr;
+    if (cv_zab_sync(s->ens->zab, sc->session, (int64_t)idx << 32 | seq) == 0) {
+        sc->sync_seq = seq;
+        sc->reval = 2;
+    }
+}
+
+/* A reconnect whose leader-confirmed sync is applied here: decide. */
+static void reval_finish(struct cv_seq *s, uint32_t idx)
+{
+    struct sconn *sc = &s->conns[idx];
+    struct cv_connect_request cr;
+    struct cv_msg *m = sc->connect;
+    if (cv_proto_decode_connect_request(m->data + 4, m->len - 4, &cr))
+        return; /* decoded once already */
+    int32_t timeout = 0;
+    int rc = cv_core_validate_session(s->core, &cr, &timeout);
+    if (rc == CV_CORE_HOLD)
+        return;
+    if (rc != 0) {
+        /* S2: "expired" only once the session's close is applied here. */
+        struct cv_sess_info info;
+        if (cv_sess_get(cv_core_sessions(s->core), sc->session, &info) == 0 && info.closing)
+            return;
+        s->st.expired++;
+        int n = cv_core_connect_response(s->core, 0, 0, cr.has_read_only, (uint8_t *)s->text,
+                                         s->text_cap);
+        uint32_t *c = map_find(s, sc->session);
+        if (c && *c == idx)
+            map_del(s, sc->session);
+        sc->session = 0;
+        send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
+        conn_release(s, idx, conn_ref(s, idx), false);
+        return;
+    }
+    sc->reval = 0;
+    s->nreval--;
+    cv_msg_put(s->rt, sc->connect);
+    sc->connect = NULL;
+    sc->timeout = timeout;
+    sc->established = true;
+    sess_touch(s, sc, cv_rt_now_ms());
+    int n = cv_core_connect_response(s->core, sc->session, timeout, cr.has_read_only,
+                                     (uint8_t *)s->text, s->text_cap);
+    send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, sc->session);
+}
+
+static void reval_all(struct cv_seq *s)
+{
+    size_t n = (size_t)s->nio * s->cfg.conns_per_io;
+    int64_t applied = cv_core_last_applied(s->core);
+    for (size_t i = 0; i < n && s->nreval; i++) {
+        struct sconn *sc = &s->conns[i];
+        if (!sc->used || !sc->reval)
+            continue;
+        if (sc->reval == 1)
+            reval_start(s, (uint32_t)i);
+        if (sc->reval == 3 && applied >= sc->reval_zxid)
+            reval_finish(s, (uint32_t)i);
+    }
+}
+
+/* Leader: room for one more proposal of up to len bytes. */
+static bool ens_can_propose(struct cv_seq *s, size_t len)
+{
+    return s->ens->leading && cv_zab_can_propose(s->ens->zab, len) == 0;
+}
+
+/* Read-only mode is on: enabled, no leader, and LOOKING for a while. */
+static bool ro_ready(const struct cv_seq *s, int64_t now)
+{
+    const struct ens *e = s->ens;
+    int64_t wait = s->cfg.ens->zab.tick_ms > 2000 ? s->cfg.ens->zab.tick_ms : 2000;
+    return s->cfg.ens->read_only && cv_zab_role(e->zab) == CV_ZAB_LOOKING &&
+           now - e->looking_since >= wait;
+}
+
+/* A client that allows read-only mode, while there is no leader: a session
+ * known here (as last applied) keeps its id; a new one gets a local id that
+ * no quorum knows (ZooKeeper's read-only sessions); the ConnectResponse says
+ * readOnly. Nothing is written to the replicated state. */
+static bool ro_connect(struct cv_seq *s, uint32_t idx, const struct cv_connect_request *cr)
+{
+    struct sconn *sc = &s->conns[idx];
+    int64_t id = cr->session_id;
+    int32_t timeout = cr->timeout;
+    if (timeout < s->cfg.core.sess.min_timeout_ms)
+        timeout = s->cfg.core.sess.min_timeout_ms;
+    if (timeout > s->cfg.core.sess.max_timeout_ms)
+        timeout = s->cfg.core.sess.max_timeout_ms;
+    if (id && cv_core_validate_session(s->core, cr, &timeout) != 0) {
+        s->st.expired++;
+        int n = cv_core_connect_response(s->core, 0, 0, cr->has_read_only, (uint8_t *)s->text,
+                                         s->text_cap);
+        send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
+        return false;
+    }
+    if (!id)
+        id = cv_core_new_session_id(s->core);
+    uint32_t *old = map_find(s, id);
+    if (old && *old != idx) {
+        uint32_t o = *old;
+        s->conns[o].session = 0;
+        conn_release(s, o, conn_ref(s, o), true);
+        cv_core_drop_watches(s->core, id);
+    }
+    map_put(s, id, idx);
+    sc->session = id;
+    sc->timeout = timeout;
+    sc->established = true;
+    sc->ro = 1;
+    int n = cv_core_connect_response(s->core, id, timeout, true, (uint8_t *)s->text, s->text_cap);
+    if (n > 0)
+        s->text[n - 1] = 1; /* the trailing readOnly byte */
+    send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, id);
+    return false;
+}
+
+static bool ens_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
+                        const struct cv_connect_request *cr)
+{
+    struct ens *e = s->ens;
+    struct sconn *sc = &s->conns[idx];
+    int64_t now = cv_rt_now_ms();
+    if (!cv_zab_serving(e->zab)) {
+        if (ro_ready(s, now) && cr->has_read_only && cr->read_only)
+            return ro_connect(s, idx, cr);
+        send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, 0); /* no leader: try another member */
+        return false;
+    }
+    if (cr->session_id == 0) {
+        /* S1/S5: this member chooses the id; the ConnectResponse waits for
+         * the createSession to be applied here (on_created). */
+        int64_t id = cv_core_new_session_id(s->core);
+        int rc;
+        if (e->leading) {
+            int32_t to;
+            size_t len;
+            rc = ens_can_propose(s, 256)
+                     ? cv_core_prepare_create_session_id(s->core, id, cr->timeout, now, &to, s->txn,
+                                                         s->txn_cap, &len)
+                     : -EBUSY;
+            if (rc == 0)
+                ens_propose(s, len);
+        } else {
+            struct cv_connect_request fwd = *cr;
+            fwd.session_id = id;
+            int len = cv_proto_encode_connect_request(s->txn, s->txn_cap, &fwd);
+            rc = len < 4 ? -EINVAL : cv_zab_forward(e->zab, id, -1, s->txn + 4, (size_t)len - 4);
+        }
+        if (rc) {
+            send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, 0); /* the client retries */
+            return false;
+        }
+        sc->session = id;
+        sc->creating = 1;
+        map_put(s, id, idx);
+        return false;
+    }
+    /* A reconnect: the session may have moved from a connection here. */
+    uint32_t *old = map_find(s, cr->session_id);
+    if (old && *old != idx) {
+        uint32_t o = *old;
+        s->conns[o].session = 0;
+        conn_release(s, o, conn_ref(s, o), true);
+        cv_core_drop_watches(s->core, cr->session_id);
+    }
+    map_put(s, cr->session_id, idx);
+    sc->session = cr->session_id;
+    sc->connect = m;
+    sc->reval = 1;
+    s->nreval++;
+    /* Revalidate: the leader hears of the session (its clock restarts),
+     * then a leader-confirmed sync tells what must be applied here first. */
+    if (e->leading)
+        cv_core_touch(s->core, sc->session, now);
+    else
+        cv_zab_touch(e->zab, sc->session);
+    reval_start(s, idx);
+    return true;
+}
+
+/* Forwarded request payload: the session's authenticated ids, then the
+ * request (header and body, no length prefix). */
+static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
+                       const struct cv_core_req *q)
+{
+    struct ens *e = s->ens;
+    struct sconn *sc = &s->conns[idx];
+    int32_t op = q->req->hdr.type;
+    int64_t applied = cv_core_last_applied(s->core);
+    if (sc->ro) {
+        /* Read-only mode: reads from local state; what needs a quorum gets
+         * NOTREADONLY (ZooKeeper's ReadOnlyRequestProcessor); a close ends
+         * the connection. */
+        if (cv_core_is_read(op) && op != CV_OP_SYNC) {
+            struct cv_core_req lq = *q;
+            lq.local_session = true;
+            serve_read(s, idx, &lq);
+        } else if (op == CV_OP_CLOSE_SESSION) {
+            reply_header(s, idx, q->req->hdr.xid, CV_ZOK, true);
+        } else {
+            reply_header(s, idx, q->req->hdr.xid, CV_ZNOTREADONLY, false);
+        }
+        answered(s, sc, m->t0);
+        return 0;
+    }
+    if (cv_core_is_read(op)) {
+        /* FIFO per session: after this connection's writes in flight. */
+        if (sc->wq_n)
+            return CV_CORE_HOLD;
+        if (op == CV_OP_SYNC) {
+            if (m->wait == -1) {
+                uint32_t seq = ++s->sync_ctr;
+                if (cv_zab_sync(e->zab, sc->session, (int64_t)idx << 32 | seq))
+                    return CV_CORE_HOLD; /* leader busy, or no leader (closing) */
+                sc->sync_seq = seq;
+                m->wait = -2;
+            }
+            if (m->wait < 0 || m->wait > applied)
+                return CV_CORE_HOLD;
+        }
+        serve_read(s, idx, q);
+        answered(s, sc, m->t0);
+        return 0;
+    }
+    if (sc->wq_n == CV_SEQ_WQ)
+        return CV_CORE_HOLD;
+    int64_t now = cv_rt_now_ms();
+    if (e->leading) {
+        if (!ens_can_propose(s, s->txn_cap))
+            return CV_CORE_HOLD;
+        size_t len;
+        int rc = cv_core_prepare(s->core, q, now, s->txn, s->txn_cap, &len);
+        if (rc == CV_CORE_HOLD || rc == -EBUSY)
+            return CV_CORE_HOLD;
+        if (rc) {
+            reply_header(s, idx, q->req->hdr.xid,
+                         rc == -EINVAL ? CV_ZUNIMPLEMENTED : CV_ZSYSTEMERROR, false);
+            answered(s, sc, m->t0);
+            return 0;
+        }
+        wq_push(sc, q->req->hdr.xid, m->t0); /* a one-voter quorum applies inside propose */
+        ens_propose(s, len);
+        return 0;
+    }
+    size_t alen = sizeof sc->auth, rlen = m->len - 4;
+    if (4 + alen + rlen > s->txn_cap)
+        return CV_CORE_HOLD; /* cannot happen: txn_cap has room for a frame */
+    uint32_t a32 = (uint32_t)alen;
+    memcpy(s->txn, &a32, 4);
+    memcpy(s->txn + 4, &sc->auth, alen);
+    memcpy(s->txn + 4 + alen, m->data + 4, rlen);
+    if (cv_zab_forward(e->zab, sc->session, 0, s->txn, 4 + alen + rlen))
+        return CV_CORE_HOLD; /* no leader: the connection is closed with LOOKING */
+    wq_push(sc, q->req->hdr.xid, m->t0);
+    return 0;
+}
+
+/* A forwarded session's authenticated ids, as a member sent them: every id
+ * inside the buffer (a damaged one is refused, never dereferenced). */
+static bool auth_valid(const struct cv_acl_auth *a)
+{
+    if (a->n > CV_ACL_AUTH_MAX_IDS || a->used > CV_ACL_AUTH_BUF)
+        return false;
+    for (unsigned i = 0; i < a->n; i++)
+        if ((uint32_t)a->ids[i].off + a->ids[i].len > a->used)
+            return false;
+    return true;
+}
+
+/* Leader: prepare and propose what followers forwarded, in arrival order. */
+static int leader_pump(struct cv_seq *s)
+{
+    struct ens *e = s->ens;
+    int work = 0;
+    int64_t now = cv_rt_now_ms();
+    while (e->leading && e->lq.count) {
+        struct pend *en = ring_front(&e->lq);
+        int rc = 0;
+        size_t len = 0;
+        if (en->zxid == -1) {
+            struct cv_connect_request cr;
+            int32_t to;
+            if (cv_proto_decode_connect_request(en->data, en->len, &cr) == 0) {
+                if (!ens_can_propose(s, 256))
+                    break;
+                rc = cv_core_prepare_create_session_id(s->core, cr.session_id, cr.timeout, now, &to,
+                                                       s->txn, s->txn_cap, &len);
+                if (rc == -EBUSY)
+                    break;
+                if (rc == 0)
+                    ens_propose(s, len);
+            }
+        } else {
+            struct cv_acl_auth auth;
+            struct cv_request req;
+            uint32_t alen = 0;
+            if (en->len >= 4)
+                memcpy(&alen, en->data, 4);
+            if (alen == sizeof auth && en->len >= 4 + alen &&
+                decode_request(en->data + 4 + alen, en->len - 4 - alen, &req) == 0) {
+                memcpy(&auth, en->data + 4, alen);
+                if (!auth_valid(&auth))
+                    cv_acl_auth_init(&auth); /* no ids: only world-readable ACLs pass */
+                if (!ens_can_propose(s, s->txn_cap))
+                    break;
+                struct cv_core_req q = {en->session, &auth, &req, false};
+                rc = cv_core_prepare(s->core, &q, now, s->txn, s->txn_cap, &len);
+                if (rc == CV_CORE_HOLD || rc == -EBUSY)
+                    break;
+                if (rc == 0)
+                    ens_propose(s, len);
+            }
+        }
+        ring_pop(&e->lq);
+        work++;
+    }
+    return work;
+}
+
+/* Proposals the log made durable: tell Zab (it ACKs, or commits). */
+static int ens_logged(struct cv_seq *s)
+{
+    int64_t durable = cv_store_acked_zxid(s->store), last = -1;
+    while (s->pq.count && s->pq.appended && ring_front(&s->pq)->zxid <= durable) {
+        last = ring_front(&s->pq)->zxid;
+        ring_pop(&s->pq);
+    }
+    if (last < 0)
+        return 0;
+    cv_zab_logged(s->ens->zab, cv_rt_now_ms(), last);
+    return 1;
+}
+
+/* ---- Zab host callbacks ---- */
+
+/* CORVID_TRACE_PEERS=1: every peer message in and out on stderr (debugging). */
+static void trace_peer(const struct cv_seq *s, const char *dir, uint8_t peer,
+                       const struct cv_peer_msg *m)
+{
+    if (!s->ens->trace)
+        return;
+    fprintf(stderr,
+            "corvid: peer %s %u %-10s epoch %" PRId64 " zxid 0x%" PRIx64 " a %" PRId64 " b %" PRId64
+            " len %u (t %" PRId64 ")\n",
+            dir, peer, cv_peer_type_name(m->type), m->epoch, (uint64_t)m->zxid, m->a, m->b, m->len,
+            cv_rt_now_ms() % 100000);
+}
+
+static void h_send(void *ctx, uint8_t to, const struct cv_peer_msg *m)
+{
+    struct cv_seq *s = ctx;
+    trace_peer(s, "->", to, m);
+    int len = cv_peer_encode(m, s->ens->wire, s->ens->wire_cap);
+    if (len > 0) /* -EPIPE: the pair is reported broken at the next poll */
+        cv_pnet_send(s->ens->pnet, to, s->ens->wire, (size_t)len);
+}
+
+static void h_reset(void *ctx, uint8_t to)
+{
+    struct cv_seq *s = ctx;
+    if (s->ens->trace)
+        fprintf(stderr, "corvid: peer %u: pair reset by Zab\n", to);
+    cv_pnet_reset(s->ens->pnet, to);
+}
+
+static void h_persist(void *ctx, int64_t accepted, int64_t current)
+{
+    struct cv_seq *s = ctx;
+    int rc = cv_store_persist_epochs(s->store, accepted, current);
+    if (rc)
+        disk_failed(rc);
+}
+
+static void h_append(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
+{
+    struct cv_seq *s = ctx;
+    if (!ring_room(&s->pq, len))
+        ens_fatal("the log queue is full (the disk is far behind)", zxid);
+    pend_push(s, zxid, 0, NULL, 0, 0, txn, len);
+}
+
+static void h_truncate(void *ctx, int64_t zxid)
+{
+    struct cv_seq *s = ctx;
+    struct pring *q = &s->pq;
+    /* Entries are in zxid order: cut the suffix above zxid. */
+    size_t off = q->head;
+    for (uint32_t i = 0; i < q->count; i++) {
+        off = pend_norm(q, off);
+        struct pend *e = pend_at(q, off);
+        if (e->zxid > zxid) {
+            q->tail = off;
+            q->count = i;
+            if (q->appended > i) {
+                q->appended = i;
+                q->app = off;
+            }
+            break;
+        }
+        off += e->size;
+    }
+    int rc = cv_store_truncate(s->store, zxid);
+    if (rc)
+        disk_failed(rc);
+}
+
+static void h_apply(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
+{
+    struct cv_seq *s = ctx;
+    s->cur_has = false;
+    if (cv_core_apply(s->core, txn, len, &s->sink))
+        ens_fatal("a committed transaction could not be applied", zxid);
+    int64_t now = cv_rt_now_ms();
+    cv_store_applied(s->store, s->core, 1, now);
+    s->ens->progress = true;
+}
+
+static int h_snapshot(void *ctx, int (*write)(void *w, const void *p, size_t n), void *w,
+                      int64_t *zxid)
+{
+    struct cv_seq *s = ctx;
+    *zxid = cv_core_last_applied(s->core);
+    return cv_core_serialize(s->core, write, w);
+}
+
+static int h_install(void *ctx, const uint8_t *snap, size_t len, int64_t zxid)
+{
+    struct cv_seq *s = ctx;
+    int64_t now = cv_rt_now_ms();
+    int rc = cv_core_restore(s->core, snap, len, now);
+    if (rc)
+        return rc;
+    cv_core_refresh_config_node(s->core);
+    memset(&s->pq.head, 0, sizeof s->pq - offsetof(struct pring, head));
+    rc = cv_store_install(s->store, s->core, zxid, now);
+    if (rc)
+        disk_failed(rc);
+    return 0;
+}
+
+static void close_all_clients(struct cv_seq *s)
+{
+    size_t n = (size_t)s->nio * s->cfg.conns_per_io;
+    for (size_t i = 0; i < n; i++) {
+        struct sconn *sc = &s->conns[i];
+        if (!sc->used)
+            continue;
+        if (sc->session) {
+            uint32_t *c = map_find(s, sc->session);
+            if (c && *c == i) {
+                map_del(s, sc->session);
+                cv_core_drop_watches(s->core, sc->session);
+            }
+            sc->session = 0;
+        }
+        conn_release(s, (uint32_t)i, conn_ref(s, (uint32_t)i), true);
+        sc->established = false;
+    }
+}
+
+static void h_role(void *ctx, enum cv_zab_role r, uint8_t leader, int64_t epoch)
+{
+    struct cv_seq *s = ctx;
+    struct ens *e = s->ens;
+    int64_t now = cv_rt_now_ms();
+    e->leading = false;
+    e->lq.count = 0;
+    s->exp_n = s->exp_i = 0;
+    e->role_changes++;
+    /* Read-only connections end when a quorum is back (as ZooKeeper's
+     * read-only server shuts down); the others when the leader is lost. */
+    close_all_clients(s);
+    if (r == CV_ZAB_LOOKING) {
+        /* No leader: clients reconnect to a member that has one. */
+        e->looking_since = now;
+        cv_core_abandon(s->core, now);
+        fprintf(stderr, "corvid: LOOKING (election %" PRIu64 ")\n", e->role_changes);
+        return;
+    }
+    if (r == CV_ZAB_LEADING) {
+        /* S4: every session's clock restarts with the new leader. */
+        cv_core_abandon(s->core, now);
+        cv_core_set_zxid(s->core, cv_zab_next_zxid(e->zab) - 1);
+        e->leading = true;
+        e->leading_since = now;
+        s->next_expiry_ms = now + s->cfg.core.sess.tick_ms;
+    }
+    fprintf(stderr, "corvid: %s, leader %u, epoch %" PRId64 "\n", cv_zab_role_name(r), leader,
+            epoch);
+}
+
+static void h_request(void *ctx, uint8_t from, int64_t session, int64_t cookie, const uint8_t *req,
+                      size_t len)
+{
+    struct cv_seq *s = ctx;
+    struct ens *e = s->ens;
+    if (!ring_room(&e->lq, len)) {
+        /* Overload: break the pair; the follower's clients reconnect. */
+        cv_pnet_break(e->pnet, from);
+        return;
+    }
+    struct pend *en = ring_push(&e->lq, len);
+    en->zxid = cookie;
+    en->session = session;
+    en->has_conn = from;
+    memcpy(en->data, req, len);
+}
+
+static void h_touch(void *ctx, int64_t session)
+{
+    struct cv_seq *s = ctx;
+    cv_core_touch(s->core, session, cv_rt_now_ms());
+}
+
+static void h_synced(void *ctx, int64_t session, int64_t cookie, int64_t zxid)
+{
+    struct cv_seq *s = ctx;
+    uint32_t idx = (uint32_t)((uint64_t)cookie >> 32), seq = (uint32_t)cookie;
+    (void)session;
+    if (idx >= (size_t)s->nio * s->cfg.conns_per_io)
+        return;
+    struct sconn *sc = &s->conns[idx];
+    if (!sc->used || sc->sync_seq != seq)
+        return;
+    s->ens->progress = true;
+    if (sc->reval == 2) {
+        if (zxid < 0) {
+            sc->reval = 1; /* the leader was busy: ask again */
+        } else {
+            sc->reval = 3;
+            sc->reval_zxid = zxid;
+        }
+        return;
+    }
+    struct cv_msg *m = sc->held_head;
+    if (m && m->wait == -2)
+        m->wait = zxid < 0 ? -1 : zxid;
+}
+
+/* ---- peer transport callbacks ---- */
+
+static void p_deliver(void *ctx, uint8_t from, const uint8_t *msg, size_t len)
+{
+    struct cv_seq *s = ctx;
+    int64_t now = cv_rt_now_ms();
+    size_t off = 0;
+    while (off < len) {
+        struct cv_peer_msg pm;
+        size_t used = 0;
+        if (cv_peer_decode(msg + off, len - off, &pm, &used) || pm.from != from) {
+            s->ens->bad_peer_msgs++;
+            return;
+        }
+        trace_peer(s, "<-", from, &pm);
+        cv_zab_recv(s->ens->zab, now, &pm);
+        off += used;
+    }
+}
+
+static void p_broken(void *ctx, uint8_t from)
+{
+    struct cv_seq *s = ctx;
+    if (s->ens->trace)
+        fprintf(stderr, "corvid: peer %u: pair broken\n", from);
+    cv_zab_peer_reset(s->ens->zab, cv_rt_now_ms(), from);
+}
+
+static void p_unreachable(void *ctx, uint8_t peer)
+{
+    struct cv_seq *s = ctx;
+    if (s->ens->trace)
+        fprintf(stderr, "corvid: peer %u: port unreachable\n", peer);
+    /* Its process is gone (a TCP reset in ZooKeeper's transport): the
+     * pair is broken now, not after syncLimit ticks of silence. */
+    cv_zab_peer_reset(s->ens->zab, cv_rt_now_ms(), peer);
+}
+
+static int ens_poll(struct cv_seq *s)
+{
+    struct ens *e = s->ens;
+    int64_t now = cv_rt_now_ms();
+    int work = cv_pnet_poll(e->pnet, now, &e->pcb);
+    if (now >= e->next_tick_ms) {
+        /* Often enough for Zab's short timers (FOLLOWERINFO repeats every
+         * finalize_ms), cheap: a tick with nothing due does nothing. */
+        e->next_tick_ms = now + 10;
+        cv_zab_tick(e->zab, now);
+        e->progress = true; /* held syncs retry after a busy leader */
+    }
+    work += leader_pump(s);
+    if (e->progress) {
+        e->progress = false;
+        if (s->nreval)
+            reval_all(s);
+        serve_all_held(s);
+        work++;
+    }
+    return work;
+}
+
+/* Recovery: log records after the snapshot, kept until Zab exists. */
+static int load_record(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
+{
+    struct ens *e = ctx;
+    size_t need = e->load_len + 12 + len;
+    if (need > e->load_cap) {
+        size_t cap = e->load_cap ? e->load_cap : 1u << 20;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *p = realloc(e->load, cap);
+        if (!p)
+            return -ENOMEM;
+        e->load = p;
+        e->load_cap = cap;
+    }
+    uint32_t l = (uint32_t)len;
+    memcpy(e->load + e->load_len, &zxid, 8);
+    memcpy(e->load + e->load_len + 8, &l, 4);
+    memcpy(e->load + e->load_len + 12, txn, len);
+    e->load_len = need;
+    e->load_n++;
+    return 0;
+}
+
+static int ens_open(struct cv_seq *s, const struct cv_seq_config *cfg, char *err, size_t errlen)
+{
+    struct ens *e = s->ens;
+    struct cv_store_config stc = *cfg->store;
+    stc.replicated = true;
+    stc.load = load_record;
+    stc.load_ctx = e;
+    int rc = cv_store_open(&s->store, &stc, s->core, cv_rt_now_ms(), err, errlen);
+    if (rc)
+        return rc;
+    cv_core_refresh_config_node(s->core); /* a snapshot may hold an older one */
+    struct cv_zab_host h = {
+        s,          h_send,    h_reset, h_persist, h_append, h_truncate, h_apply,
+        h_snapshot, h_install, h_role,  h_request, h_touch,  h_synced,
+    };
+    const char *why = NULL;
+    e->zab = cv_zab_new(&cfg->ens->zab, &h, &why);
+    if (!e->zab) {
+        snprintf(err, errlen, "atomic broadcast: %s", why ? why : "out of memory");
+        return -EINVAL;
+    }
+    int64_t accepted, current;
+    cv_store_epochs(s->store, &accepted, &current);
+    rc = cv_zab_load_state(e->zab, accepted, current, cv_core_last_applied(s->core));
+    for (size_t off = 0; rc == 0 && off < e->load_len;) {
+        int64_t zxid;
+        uint32_t l;
+        memcpy(&zxid, e->load + off, 8);
+        memcpy(&l, e->load + off + 8, 4);
+        rc = cv_zab_load_proposal(e->zab, zxid, e->load + off + 12, l);
+        off += 12 + l;
+    }
+    free(e->load);
+    e->load = NULL;
+    if (rc) {
+        snprintf(err, errlen,
+                 "recovery: the log's proposals after the snapshot do not fit Zab's history "
+                 "(%s)",
+                 strerror(-rc));
+        return -EUCLEAN;
+    }
+    rc = cv_pnet_new(&e->pnet, &cfg->ens->pnet, err, errlen);
+    if (rc)
+        return rc;
+    e->looking_since = cv_rt_now_ms();
+    e->prop_last = e->prop_min = e->prop_max = -1;
+    const char *tr = getenv("CORVID_TRACE_PEERS");
+    e->trace = tr && *tr && strcmp(tr, "0") != 0;
+    e->pcb.ctx = s;
+    e->pcb.deliver = p_deliver;
+    e->pcb.broken = p_broken;
+    e->pcb.unreachable = p_unreachable;
+    cv_zab_start(e->zab, cv_rt_now_ms());
+    return 0;
 }
 
 /* ---- timers ------------------------------------------------------------------- */
@@ -781,6 +1667,8 @@ static int timers(struct cv_seq *s)
 {
     int64_t now = cv_rt_now_ms();
     int work = 0;
+    if (s->ens && !s->ens->leading)
+        return 0; /* only the leader expires sessions and checks containers */
     if (now >= s->next_expiry_ms && s->exp_i == s->exp_n) {
         s->next_expiry_ms = now + s->cfg.core.sess.tick_ms / 2 + 1;
         s->exp_n = (unsigned)cv_core_expired(s->core, now, s->exp_ids, 64);
@@ -788,24 +1676,29 @@ static int timers(struct cv_seq *s)
     }
     /* Each expired session is closing now; its close is prepared as soon as
      * there is room (never dropped: it would stay closing forever). */
-    while (s->exp_i < s->exp_n && pend_room(s)) {
+    while (s->exp_i < s->exp_n && (s->ens ? ens_can_propose(s, 256) : pend_room(s))) {
         size_t len;
         int64_t id = s->exp_ids[s->exp_i];
         int rc = cv_core_prepare_expire(s->core, id, now, s->txn, s->txn_cap, &len);
         if (rc == -EBUSY)
             break;
         s->exp_i++;
-        if (rc == 0)
+        if (rc == 0 && s->ens)
+            ens_propose(s, len);
+        else if (rc == 0)
             pend_push(s, cv_core_last_prepared(s->core), id, NULL, 0, now, s->txn, len);
         work++;
     }
     if (now >= s->next_housekeeping_ms) {
         s->next_housekeeping_ms = now + s->cfg.container_check_ms;
-        for (int k = 0; k < 256 && pend_room(s); k++) {
+        for (int k = 0; k < 256 && (s->ens ? ens_can_propose(s, s->txn_cap) : pend_room(s)); k++) {
             size_t len;
             if (cv_core_prepare_housekeeping(s->core, now, s->txn, s->txn_cap, &len))
                 break;
-            pend_push(s, cv_core_last_prepared(s->core), 0, NULL, 0, now, s->txn, len);
+            if (s->ens)
+                ens_propose(s, len);
+            else
+                pend_push(s, cv_core_last_prepared(s->core), 0, NULL, 0, now, s->txn, len);
             work++;
         }
     }
@@ -824,7 +1717,10 @@ int cv_seq_poll(void *arg)
             uint32_t idx = conn_index(s, &m->conn);
             struct sconn *sc = &s->conns[idx];
             switch (m->type) {
-            case CV_MSG_CONNECT: handle_connect(s, idx, m); break;
+            case CV_MSG_CONNECT:
+                if (handle_connect(s, idx, m))
+                    continue; /* kept while the session is revalidated */
+                break;
             case CV_MSG_FOURLW: handle_fourlw(s, idx, m); break;
             case CV_MSG_REQUEST:
                 if (sc->used && sc->gen == m->conn.gen && sc->established) {
@@ -836,7 +1732,7 @@ int cv_seq_poll(void *arg)
                 break;
             case CV_MSG_TOUCH:
                 if (sc->used && sc->gen == m->conn.gen && sc->session) {
-                    cv_core_touch(s->core, sc->session, cv_rt_now_ms());
+                    sess_touch(s, sc, cv_rt_now_ms());
                     sc->received++;
                     sc->sent++;
                     s->st.received++;
@@ -850,7 +1746,10 @@ int cv_seq_poll(void *arg)
                         map_del(s, sc->session);
                         cv_core_drop_watches(s->core, sc->session);
                     }
-                    held_drop(s, idx, m->conn);
+                    if (s->ens)
+                        conn_release(s, idx, m->conn, false);
+                    else
+                        held_drop(s, idx, m->conn);
                     sc->used = false;
                 }
                 break;
@@ -860,6 +1759,8 @@ int cv_seq_poll(void *arg)
         work += (int)n;
     }
     work += storage_poll(s);
+    if (s->ens)
+        work += ens_poll(s);
     return work + timers(s);
 }
 
@@ -897,19 +1798,34 @@ int cv_seq_new(struct cv_seq **out, struct cv_rt *rt, const struct cv_seq_config
     s->txn = malloc(s->txn_cap);
     s->text_cap = 8u << 20;
     s->text = malloc(s->text_cap);
-    s->pq_cap = 64u << 20;
-    if (s->pq_cap < 4 * (s->txn_cap + sizeof(struct pend)))
-        s->pq_cap = PEND_ALIGN(4 * (s->txn_cap + sizeof(struct pend)));
-    s->pq = malloc(s->pq_cap);
+    s->pq.cap = (cfg->ens ? 256u : 64u) << 20;
+    if (s->pq.cap < 4 * (s->txn_cap + sizeof(struct pend)))
+        s->pq.cap = PEND_ALIGN(4 * (s->txn_cap + sizeof(struct pend)));
+    s->pq.buf = malloc(s->pq.cap);
+    if (cfg->ens) {
+        s->ens = calloc(1, sizeof *s->ens);
+        if (s->ens) {
+            s->ens->wire_cap = CV_PEER_MAX_PAYLOAD + CV_PEER_OVERHEAD;
+            s->ens->wire = malloc(s->ens->wire_cap);
+            s->ens->lq.cap = 64u << 20;
+            s->ens->lq.buf = malloc(s->ens->lq.cap);
+        }
+        if (!s->ens || !s->ens->wire || !s->ens->lq.buf) {
+            snprintf(err, errlen, "sequencer: out of memory");
+            cv_seq_free(s);
+            return -ENOMEM;
+        }
+    }
     if (!s->core || !s->conns || !s->held_conns || !s->map_key || !s->map_val || !s->txn ||
-        !s->text || !s->pq) {
+        !s->text || !s->pq.buf) {
         snprintf(err, errlen, "sequencer: %s", why ? why : "out of memory");
         cv_seq_free(s);
         return -ENOMEM;
     }
     cv_tree_reserve(cv_core_tree(s->core), 1u << 16);
-    int rc = cfg->store ? cv_store_open(&s->store, cfg->store, s->core, cv_rt_now_ms(), err, errlen)
-                        : -EINVAL;
+    int rc = !cfg->store ? -EINVAL
+             : s->ens    ? ens_open(s, cfg, err, errlen)
+                      : cv_store_open(&s->store, cfg->store, s->core, cv_rt_now_ms(), err, errlen);
     if (rc) {
         if (!cfg->store)
             snprintf(err, errlen, "sequencer: no storage configured");
@@ -937,12 +1853,31 @@ void cv_seq_free(struct cv_seq *s)
          * acknowledged. */
         cv_store_close(s->store);
     }
+    if (s->ens) {
+        if (s->ens->pnet) {
+            struct cv_pnet_stats ps;
+            cv_pnet_get_stats(s->ens->pnet, &ps);
+            fprintf(stderr,
+                    "corvid: peer transport: %" PRIu64 " datagrams out, %" PRIu64 " in, %" PRIu64
+                    " retransmitted, %" PRIu64 " pair resets, %" PRIu64 " send errors\n",
+                    ps.dgrams_tx, ps.dgrams_rx, ps.retransmits, ps.resets, ps.send_errors);
+        }
+        cv_zab_free(s->ens->zab);
+        cv_pnet_free(s->ens->pnet);
+        free(s->ens->wire);
+        free(s->ens->lq.buf);
+        free(s->ens->load);
+        free(s->ens);
+    }
     size_t n = s->conns ? (size_t)s->nio * s->cfg.conns_per_io : 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         for (struct cv_msg *m = s->conns[i].held_head, *next; m; m = next) {
             next = m->link;
             cv_msg_put(s->rt, m);
         }
+        if (s->conns[i].connect)
+            cv_msg_put(s->rt, s->conns[i].connect);
+    }
     cv_core_free(s->core);
     free(s->conns);
     free(s->held_conns);
@@ -950,7 +1885,7 @@ void cv_seq_free(struct cv_seq *s)
     free(s->map_val);
     free(s->txn);
     free(s->text);
-    free(s->pq);
+    free(s->pq.buf);
     free(s);
 }
 
@@ -964,12 +1899,40 @@ struct cv_core *cv_seq_core(struct cv_seq *s)
     return s->core;
 }
 
+struct cv_zab *cv_seq_zab(struct cv_seq *s)
+{
+    return s->ens ? s->ens->zab : NULL;
+}
+
+struct cv_pnet *cv_seq_pnet(struct cv_seq *s)
+{
+    return s->ens ? s->ens->pnet : NULL;
+}
+
+void cv_seq_get_ens_stats(const struct cv_seq *s, struct cv_seq_ens_stats *st)
+{
+    st->leading_since_ms = s->ens && s->ens->leading ? s->ens->leading_since : -1;
+    st->proposal_last = s->ens ? s->ens->prop_last : -1;
+    st->proposal_min = s->ens ? s->ens->prop_min : -1;
+    st->proposal_max = s->ens ? s->ens->prop_max : -1;
+}
+
+bool cv_seq_read_only(const struct cv_seq *s)
+{
+    return s->ens && ro_ready(s, cv_rt_now_ms());
+}
+
+int cv_seq_peer_fd(const struct cv_seq *s)
+{
+    return s->ens && s->ens->pnet ? cv_pnet_fd(s->ens->pnet) : -1;
+}
+
 void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st)
 {
     *st = s->st;
     st->connections = 0;
     st->held_requests = 0;
-    st->pending_txns = s->pq_count;
+    st->pending_txns = s->pq.count;
     size_t n = (size_t)s->nio * s->cfg.conns_per_io;
     for (size_t i = 0; i < n; i++) {
         st->connections += s->conns[i].used;
@@ -982,6 +1945,8 @@ void cv_seq_reset_stats(struct cv_seq *s)
     cv_store_reset_stats(s->store);
     int64_t started = s->st.started_ms;
     memset(&s->st, 0, sizeof s->st);
+    if (s->ens)
+        s->ens->prop_last = s->ens->prop_min = s->ens->prop_max = -1;
     s->st.started_ms = started;
 }
 

@@ -1,5 +1,5 @@
 /*
- * cv_seq — the sequencer lcore of a standalone server: it owns the pure core
+ * cv_seq — the sequencer lcore of a server (standalone or ensemble member): it owns the pure core
  * (tree, sessions, watches), the table of client connections as the
  * sequencer knows them (session, authenticated ids, counters), and turns the
  * messages io lcores send into prepare / apply / read calls and their answers
@@ -32,6 +32,27 @@
  *   sessions without pending writes go on; writes queue.
  * - Four-letter words are rendered by a hook the control plane provides,
  *   with read access to this sequencer's state.
+ *
+ * Ensemble member (cfg->ens set): the sequencer also runs cv_zab and polls
+ * the UDP peer transport (cv_pnet). Writes go through Zab: the leader
+ * prepares and proposes its own clients' writes and the ones followers
+ * forward (with the session's authenticated ids); every member applies
+ * committed transactions in zxid order and answers its own clients from
+ * apply. Session rules (docs/replication.md):
+ * - the connecting server chooses a new session's id and answers only after
+ *   its createSession is applied locally (S1, S5);
+ * - a reconnect is revalidated by a leader touch and a leader-confirmed
+ *   sync, then decided from local applied state; "expired" is said only
+ *   after the session's close is applied locally (S2);
+ * - only the leader expires sessions; followers carry their clients' pings
+ *   to it (S4: a disk stall never stops pings or touches);
+ * - losing the leader (LOOKING) closes every client connection; clients
+ *   reconnect elsewhere within their session timeout.
+ * - sync is answered after a quorum confirmed the leader (cv_zab_sync) and
+ *   this member applied everything the leader had proposed by then.
+ * - readonlymode.enabled: see struct cv_seq_ensemble.read_only.
+ * Reads are served locally (a follower may be behind, as in ZooKeeper);
+ * a session's reads wait for its own outstanding writes (FIFO per session).
  */
 #ifndef CV_SEQ_H
 #define CV_SEQ_H
@@ -41,8 +62,10 @@
 #include <stdint.h>
 
 #include "cv_core.h"
+#include "cv_pnet.h"
 #include "cv_runtime.h"
 #include "cv_store.h"
+#include "cv_zab.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,8 +80,20 @@ struct cv_seq_hooks {
     size_t (*fourlw)(void *ctx, struct cv_seq *seq, const char cmd[4], char *out, size_t cap);
 };
 
+/* Ensemble membership (cv_seq_config.ens). */
+struct cv_seq_ensemble {
+    struct cv_zab_config zab;   /* self, voters, observers, ticks and limits */
+    struct cv_pnet_config pnet; /* the peer transport (every member's quorum address) */
+    /* readonlymode.enabled: without a leader (after max(2 s, tickTime) of
+     * LOOKING, as ZooKeeper waits), accept clients that allow read-only
+     * mode: reads from local state, NOTREADONLY for writes and sync; every
+     * such connection is closed when the member rejoins a quorum. */
+    bool read_only;
+};
+
 struct cv_seq_config {
     struct cv_core_config core;
+    const struct cv_seq_ensemble *ens;   /* NULL: standalone */
     uint32_t conns_per_io;               /* connection slots of each io lcore */
     int64_t container_check_ms;          /* how often containers / TTL nodes are checked */
     const struct cv_store_config *store; /* required (-EINVAL without) */
@@ -87,6 +122,19 @@ struct cv_seq_stats {
 };
 void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st);
 void cv_seq_reset_stats(struct cv_seq *s);
+/* Ensemble: the Zab state machine and the peer transport (NULL standalone). */
+struct cv_zab *cv_seq_zab(struct cv_seq *s);
+struct cv_pnet *cv_seq_pnet(struct cv_seq *s);
+/* Ensemble figures the four-letter words print beside cv_zab's. */
+struct cv_seq_ens_stats {
+    int64_t leading_since_ms;                          /* -1 unless leading */
+    int64_t proposal_last, proposal_min, proposal_max; /* bytes; -1 none (since srst) */
+};
+void cv_seq_get_ens_stats(const struct cv_seq *s, struct cv_seq_ens_stats *st);
+/* An ensemble member without a leader serving read-only clients. */
+bool cv_seq_read_only(const struct cv_seq *s);
+/* The peer transport's socket (an idle reactor waits on it); -1 standalone. */
+int cv_seq_peer_fd(const struct cv_seq *s);
 /* Storage counters (recovery, log, snapshots). */
 void cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out);
 
