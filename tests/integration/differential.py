@@ -12,6 +12,8 @@ Exit status 0: no difference. 1: a divergence (printed with the op history
 leading to it). 2: a harness / start-up error. See DIFFERENTIAL.md.
 
 Library use:  run_seed(seed, ops, "zookeeper", "corvid") -> Outcome
+              run_targets(seed, ops, Target(..., endpoints=[...]), Target(...))
+              (running servers or ensembles; test_differential_ensemble.py)
 """
 import argparse
 import bisect
@@ -293,7 +295,7 @@ class Session(object):
         self.recording = False
         self.session_id = None
         self.connects = []        # (negotiated timeout ms, read_only, passwd length)
-        self.zk = KazooClient(hosts=target.hosts, timeout=timeout,
+        self.zk = KazooClient(hosts=target.hosts_for(role), timeout=timeout,
                               connection_retry={"max_tries": -1, "delay": 0.05,
                                                 "max_delay": 0.5})
         conn = self.zk._connection
@@ -359,13 +361,50 @@ _ENV_LOCK = threading.Lock()   # both servers start in parallel
 
 
 class Target(object):
-    def __init__(self, name, kind, port):
+    """One side of the comparison. Either a server this harness starts
+    (kind + port, as always) or already-running endpoints (`endpoints`: a
+    list of "host:port" member addresses, or one comma-separated string;
+    nothing is started or stopped here). With several endpoints the sessions
+    are spread over them round-robin in ROLES order (s0 -> the first, s1 ->
+    the second, ...), every session on one member only, and the target is an
+    ensemble (see Run: sync barriers, epoch-aware zxid gaps, /zookeeper/config
+    with ports). `watch`: an optional object with .proc (poll(), returncode)
+    and .log() standing for the endpoints' processes, so a member dying is
+    reported like a server dying."""
+
+    def __init__(self, name, kind, port, endpoints=None, watch=None, port_tokens=None):
         self.name, self.kind, self.port = name, kind, port
         self.server = None
         self.sessions = {}
-        self.hosts = "127.0.0.1:%d" % port
+        if endpoints is None:
+            self.endpoints = None
+            self.hosts = "127.0.0.1:%d" % port
+        else:
+            if isinstance(endpoints, str):
+                endpoints = [h.strip() for h in endpoints.split(",") if h.strip()]
+            self.endpoints = list(endpoints)
+            self.hosts = ",".join(self.endpoints)
+            self.server = watch          # never stopped here (close() checks)
+        self.ensemble = bool(self.endpoints) and len(self.endpoints) > 1
+        self.close_problems = []     # endpoints targets: sessions whose close hung
+        # {b"25017": b"<c1>", ...}: ports in /zookeeper/config data -> member tokens
+        self.port_tokens = dict(port_tokens or {})
+
+    @staticmethod
+    def _stop_quietly(s):
+        try:
+            s.stop()
+        except Exception:
+            pass
+
+    def hosts_for(self, role):
+        if not self.endpoints:
+            return self.hosts
+        return self.endpoints[ROLES.index(role) % len(self.endpoints)]
 
     def start_server(self):
+        if self.endpoints is not None:
+            return                       # already running
         # corvid reads the reaper interval from zoo.cfg; for ZooKeeper the key
         # is harmless there and the real switch is the -D below
         self.server = zkserver.Server(self.kind, self.port, extra_cfg={
@@ -390,12 +429,23 @@ class Target(object):
 
     def close(self):
         for s in list(self.sessions.values()):
+            if self.endpoints is not None:
+                # servers not ours: never wait unbounded for a closeSession
+                # reply (kazoo's stop() would); record a session that hung
+                th = threading.Thread(target=self._stop_quietly, args=(s,), daemon=True)
+                th.start()
+                th.join(2 * OP_TIMEOUT)
+                if th.is_alive():
+                    self.close_problems.append("%s: closing session %s (0x%x) did not finish "
+                                               "within %.0fs" % (self.name, s.label,
+                                                                 s.session_id or 0, 2 * OP_TIMEOUT))
+                continue
             try:
                 s.stop()
             except Exception:
                 pass
         self.sessions.clear()
-        if self.server:
+        if self.server and self.endpoints is None:
             self.server.stop()
             self.server = None
 
@@ -414,7 +464,15 @@ class Normaliser(object):
     violations are reported, values are replaced by the zxid label.
     session ids: replaced by the role label of the session that owns them."""
 
-    def __init__(self, t0_ms):
+    def __init__(self, t0_ms, ensemble=False, port_tokens=None):
+        # ensemble=True (endpoints of an ensemble): a zxid opening a new epoch
+        # (high 32 bits) records its counter in that epoch, not the raw
+        # distance (epoch numbers are the servers' own business); the one
+        # node with a time on zxid 0 (ZooKeeper's /zookeeper/config in an
+        # ensemble) is recorded as such, without the raw time; ports in
+        # /zookeeper/config data are replaced by member tokens.
+        self.ensemble = ensemble
+        self.port_tokens = port_tokens or {}
         self.labels = {0: "z0"}
         self.sorted = [0]
         self.n = 0
@@ -434,12 +492,16 @@ class Normaliser(object):
             lab = self.labels[z] = "z%d" % self.n
             pos = bisect.bisect_left(self.sorted, z)
             gap = (z - self.sorted[-1]) if pos == len(self.sorted) else None
+            if self.ensemble and gap is not None and (z >> 32) != (self.sorted[-1] >> 32):
+                gap = "new-epoch+%d" % (z & 0xffffffff)
             self.sorted.insert(pos, z)
             self.new.append((lab, pos, gap))
         return lab
 
     def time(self, z, t, now_ms):
         if z <= 0:
+            if t != 0 and z == 0 and self.ensemble:
+                return "t(z0)=wall"
             if t != 0 and z == 0:
                 self.violations.append("time %d on zxid 0" % t)
             return "t(%s)" % self.zxid(z)
@@ -488,6 +550,9 @@ class Normaliser(object):
             return "%s:%s:%d" % (v.id.scheme, v.id.id, v.perms)
         if isinstance(v, (list, tuple)):
             return [self.value(x) for x in v]
+        if isinstance(v, bytes) and self.port_tokens and b"server." in v:
+            for port, tok in self.port_tokens.items():
+                v = v.replace(port, tok)
         if isinstance(v, bytes):
             return "b:" + v.hex() if len(v) <= 64 else "b[%d]:crc%08x" % (len(v), zlib.crc32(v))
         return v
@@ -991,10 +1056,12 @@ def _fmt(v, indent="      "):
 
 class Run(object):
     def __init__(self, seed, n_ops, kind_a, kind_b, port_a, port_b, log=None,
-                 zxid_gaps=True, history=10):
+                 zxid_gaps=True, history=10, target_a=None, target_b=None):
+        """target_a / target_b: a ready Target (endpoints of running servers)
+        in place of kind + port."""
         self.seed, self.n_ops = seed, n_ops
-        self.A = Target("A:" + kind_a, kind_a, port_a)
-        self.B = Target("B:" + kind_b, kind_b, port_b)
+        self.A = target_a or Target("A:" + kind_a, kind_a, port_a)
+        self.B = target_b or Target("B:" + kind_b, kind_b, port_b)
         self.targets = (self.A, self.B)
         self.model = Model()
         self.gen = Generator(seed, self.model)
@@ -1021,7 +1088,7 @@ class Run(object):
             raise RuntimeError("; ".join(errs))
         now = int(time.time() * 1000)
         for t in self.targets:
-            t.norm = Normaliser(now)
+            t.norm = Normaliser(now, t.ensemble, t.port_tokens) if t.ensemble else Normaliser(now)
         for r in ROLES:
             self._open(r)
         ca, cb = ([t.sessions[r].connects for r in ROLES] for t in self.targets)
@@ -1065,6 +1132,11 @@ class Run(object):
             return
         for s in t.sessions.values():
             try:
+                if t.ensemble:
+                    # the session's member may not have applied another
+                    # member's commit yet: sync makes it catch up first
+                    # (and queue the events) before the exists reply
+                    s.zk.sync_async("/").get(timeout=OP_TIMEOUT)
                 s.zk.exists_async("/").get(timeout=OP_TIMEOUT)
             except Exception:
                 pass
@@ -1404,6 +1476,14 @@ def run_seed(seed, n_ops, kind_a="zookeeper", kind_b="corvid", port_a=None, port
     assert PORT_LO <= port_a <= PORT_HI and PORT_LO <= port_b <= PORT_HI
     return Run(seed, n_ops, kind_a, kind_b, port_a, port_b, log=log,
                zxid_gaps=zxid_gaps).run()
+
+
+def run_targets(seed, n_ops, target_a, target_b, zxid_gaps=True, log=None):
+    """run_seed for already-running endpoints: target_a / target_b are
+    Target(name, kind, None, endpoints=[...], watch=..., port_tokens=...)
+    (test_differential_ensemble.py). The targets' servers are not stopped."""
+    return Run(seed, n_ops, target_a.kind, target_b.kind, None, None, log=log,
+               zxid_gaps=zxid_gaps, target_a=target_a, target_b=target_b).run()
 
 
 def target_available(kind):
