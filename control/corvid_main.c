@@ -491,9 +491,13 @@ static int serve(struct cv_config *cfg)
             if (!re->idle) {
                 re->idle = cv_io_idle;
                 re->idle_ctx = ios[i];
-                /* The sequencer's lcore also waits for peer datagrams. */
+                /* The sequencer's lcore also waits for peer datagrams and
+                 * log completions. */
                 if (r == 0 && cv_seq_peer_fd(seq) >= 0)
                     cv_io_wake_on(ios[i], cv_seq_peer_fd(seq));
+                if (r == 0 && cv_seq_disk_fd(seq) >= 0 &&
+                    cv_io_wake_on(ios[i], cv_seq_disk_fd(seq)) == 0)
+                    cv_seq_disk_wakes(seq);
             }
         }
     }

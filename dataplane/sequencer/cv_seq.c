@@ -131,6 +131,7 @@ struct cv_seq {
     unsigned exp_n, exp_i;
     struct ens *ens;   /* NULL: standalone */
     uint32_t nreval;   /* ensemble: connections revalidating a session */
+    bool disk_wakes;   /* a log completion wakes the idle reactor */
     uint32_t sync_ctr; /* ensemble: tags cv_zab_sync requests */
 };
 
@@ -884,9 +885,9 @@ static int storage_poll(struct cv_seq *s)
             break;
         work++;
     }
-    /* A write in flight keeps the reactor polling: an idle reactor sleeps
-     * in epoll, which a disk completion does not wake. */
-    if (s->pq.appended)
+    /* A write in flight keeps the reactor polling, unless its completion
+     * wakes the reactor's idle wait (cv_seq_disk_wakes). */
+    if (s->pq.appended && !s->disk_wakes)
         work++;
     if (s->ens)
         return work + ens_logged(s);
@@ -1920,6 +1921,16 @@ void cv_seq_get_ens_stats(const struct cv_seq *s, struct cv_seq_ens_stats *st)
 bool cv_seq_read_only(const struct cv_seq *s)
 {
     return s->ens && ro_ready(s, cv_rt_now_ms());
+}
+
+int cv_seq_disk_fd(const struct cv_seq *s)
+{
+    return cv_store_wake_fd(s->store);
+}
+
+void cv_seq_disk_wakes(struct cv_seq *s)
+{
+    s->disk_wakes = true;
 }
 
 int cv_seq_peer_fd(const struct cv_seq *s)

@@ -135,6 +135,13 @@ void cv_seq_get_ens_stats(const struct cv_seq *s, struct cv_seq_ens_stats *st);
 bool cv_seq_read_only(const struct cv_seq *s);
 /* The peer transport's socket (an idle reactor waits on it); -1 standalone. */
 int cv_seq_peer_fd(const struct cv_seq *s);
+/* Readable when a log write completes (-1: none). Once the caller has made
+ * the sequencer lcore's idle wait include it, cv_seq_disk_wakes tells the
+ * sequencer so: a write in flight then no longer keeps the lcore polling
+ * (with more pollers than CPUs, spinning starved the kernel worker that
+ * completes the write). */
+int cv_seq_disk_fd(const struct cv_seq *s);
+void cv_seq_disk_wakes(struct cv_seq *s);
 /* Storage counters (recovery, log, snapshots). */
 void cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out);
 

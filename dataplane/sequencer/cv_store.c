@@ -680,6 +680,11 @@ int cv_store_poll(struct cv_store *st, int64_t now_ms)
     return rc;
 }
 
+int cv_store_wake_fd(const struct cv_store *st)
+{
+    return cv_wal_wake_fd(st->wal);
+}
+
 int64_t cv_store_acked_zxid(const struct cv_store *st)
 {
     if (!st->cfg.replicated)

@@ -137,6 +137,8 @@ int cv_store_poll(struct cv_store *st, int64_t now_ms);
  * replicated mode: the highest zxid a follower may ACK (the log's durable
  * zxid, or appended with forceSync=no, and at least the snapshot's). */
 int64_t cv_store_acked_zxid(const struct cv_store *st);
+/* cv_wal_wake_fd of the log: readable when a log write completes; -1 none. */
+int cv_store_wake_fd(const struct cv_store *st);
 /* The core applied n more transactions: start a snapshot when due. */
 void cv_store_applied(struct cv_store *st, struct cv_core *core, uint32_t n, int64_t now_ms);
 /* Snapshot now (unless one is running): 0, -EALREADY, or -errno of fork. */

@@ -8,6 +8,7 @@
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ struct cv_wal {
     /* built-in backends */
     struct io_uring ring;
     bool ring_up, uring_busy;
+    int evfd; /* io_uring completions signal it (cv_wal_wake_fd); -1 none */
     bool pw_done;
     int64_t pw_res;
 
@@ -153,6 +155,10 @@ static int ur_reap(void *ctx, int64_t *res)
     int r = io_uring_peek_cqe(&w->ring, &cqe);
     if (r == -EAGAIN)
         return 0;
+    if (w->evfd >= 0) {
+        uint64_t v;
+        (void)!read(w->evfd, &v, sizeof v); /* re-arm the wake-up */
+    }
     if (r < 0) {
         *res = r;
         return 1;
@@ -187,6 +193,11 @@ static void setup_backend(struct cv_wal *w)
     if (w->cfg.backend == CV_WAL_IO_URING) {
         if (io_uring_queue_init(4, &w->ring, 0) == 0) {
             w->ring_up = true;
+            w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            if (w->evfd >= 0 && io_uring_register_eventfd(&w->ring, w->evfd) != 0) {
+                close(w->evfd);
+                w->evfd = -1;
+            }
             w->io.submit = ur_submit;
             w->io.reap = ur_reap;
             w->io.wait = ur_wait;
@@ -488,12 +499,19 @@ static int open_tail(struct cv_wal *w, const struct cv_wal_scan *sc)
     return 0;
 }
 
+int cv_wal_wake_fd(const struct cv_wal *w)
+{
+    return w->evfd;
+}
+
 static void destroy(struct cv_wal *w)
 {
     if (w->fd >= 0)
         w->io.close(w->io.ctx, w->fd);
     if (w->ring_up)
         io_uring_queue_exit(&w->ring);
+    if (w->evfd >= 0)
+        close(w->evfd);
     for (int i = 0; i < 2; i++)
         free(w->buf[i].mem);
     if (w->dirfd >= 0)
@@ -510,6 +528,8 @@ int cv_wal_open(struct cv_wal **out, const struct cv_wal_config *cfg, int64_t af
     if (rc)
         return rc;
     struct cv_wal *w = calloc(1, sizeof *w);
+    if (w)
+        w->evfd = -1;
     if (!w)
         return -ENOMEM;
     w->cfg = *cfg;

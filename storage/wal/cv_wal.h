@@ -157,6 +157,10 @@ int cv_wal_poll(struct cv_wal *w);
 
 /* Highest zxid known durable (0 before anything). */
 int64_t cv_wal_durable_zxid(const struct cv_wal *w);
+/* io_uring backend: an eventfd that becomes readable when a write completes
+ * (an idle poller may sleep in epoll on it instead of spinning: the kernel
+ * worker finishing a RWF_DSYNC write then gets the CPU); -1 otherwise. */
+int cv_wal_wake_fd(const struct cv_wal *w);
 /* Highest zxid appended. */
 int64_t cv_wal_last_zxid(const struct cv_wal *w);
 
