@@ -115,6 +115,8 @@ cmd_ensemble() {
       echo "4lw.commands.whitelist=*"
       echo "corvid.secret=$(cat "$dir/secret")"
       echo "corvid.lcores=$(( (i - 1) % $(nproc) ))"   # spread the members over the CPUs
+      # more members than CPUs: sleep when idle instead of spinning
+      [ "$n" -gt "$(nproc)" ] && echo "corvid.pollSpinUs=0"
       for j in $(seq 1 "$n"); do
         echo "server.$j=127.0.0.1:$((2887 + j)):$((3887 + j));127.0.0.1:$((2180 + j))"
       done

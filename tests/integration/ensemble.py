@@ -21,6 +21,8 @@ zoo.cfg (the same keys for both kinds):
     corvid:    corvid.secret (one random key per ensemble, the same on every
                member), corvid.test.peerDropFile=<member dir>/peer-drop
                (partition()/heal() write and remove that file)
+               corvid.lcores=(id-1) % CPUs, and corvid.pollSpinUs=0 when
+               there are more members than CPUs
     then extra_cfg (every member), then member_cfg[id] (that member only).
 
 Ports: three per member (client, quorum, election), each probed free on
@@ -342,6 +344,14 @@ class Ensemble(object):
         else:
             cfg["corvid.secret"] = self.secret
             cfg["corvid.test.peerDropFile"] = m.drop_file
+            # Members share this machine's CPUs: spread their lcores over
+            # them, and with more members than CPUs do not spin when idle
+            # (a spinning poller starves the others and the kernel workers
+            # that complete log writes; docs/replication.md).
+            ncpu = os.cpu_count() or 1
+            cfg["corvid.lcores"] = (sid - 1) % ncpu
+            if len(self.members) > ncpu:
+                cfg["corvid.pollSpinUs"] = 0
         for i in self.members:
             cfg["server.%d" % i] = self._members[i].server_line()
         cfg.update(self.extra_cfg)
