@@ -50,8 +50,8 @@ extern "C" {
 
 struct cv_pnet_peer {
     uint8_t id;
-    char host[64]; /* IPv4 or IPv6 literal, or a name resolved at start */
-    uint16_t port; /* its quorum port */
+    char host[256]; /* IPv4 or IPv6 literal, or a name resolved at start */
+    uint16_t port;  /* its quorum port */
 };
 
 struct cv_pnet_config {
