@@ -66,6 +66,35 @@ static const char *const type_names[CV_PEER_TYPE_MAX + 1] = {
     [CV_PEER_RESYNC] = "RESYNC",
 };
 
+int cv_peer_fwd_encode(uint8_t *out, size_t cap, const void *auth, uint32_t alen,
+                       const uint8_t *req, size_t rlen)
+{
+    if (cap < 4 || cap - 4 < alen || cap - 4 - alen < rlen)
+        return -ENOBUFS;
+    out[0] = (uint8_t)(alen >> 24);
+    out[1] = (uint8_t)(alen >> 16);
+    out[2] = (uint8_t)(alen >> 8);
+    out[3] = (uint8_t)alen;
+    memcpy(out + 4, auth, alen);
+    memcpy(out + 4 + alen, req, rlen);
+    return (int)(4 + alen + rlen);
+}
+
+int cv_peer_fwd_decode(const uint8_t *p, size_t len, const uint8_t **auth, uint32_t *alen,
+                       const uint8_t **req, size_t *rlen)
+{
+    if (len < 4)
+        return -EBADMSG;
+    uint32_t a = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    if (a > len - 4 || len - 4 - a == 0)
+        return -EBADMSG;
+    *auth = p + 4;
+    *alen = a;
+    *req = p + 4 + a;
+    *rlen = len - 4 - a;
+    return 0;
+}
+
 const char *cv_peer_type_name(int type)
 {
     if (type < CV_PEER_VOTE || type > CV_PEER_TYPE_MAX)

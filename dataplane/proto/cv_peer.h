@@ -146,6 +146,18 @@ int cv_peer_decode(const uint8_t *p, size_t n, struct cv_peer_msg *m, size_t *us
 /* "VOTE", "PROPOSAL", ...; "?" for an unknown type. */
 const char *cv_peer_type_name(int type);
 
+/* A client request a follower forwards (the payload of a REQUEST whose
+ * cookie is not -1): u32 length of the session's authenticated ids (big
+ * endian), those bytes (opaque here: the sender's struct cv_acl_auth, which
+ * the receiver must check, cv_acl_auth_check), then the request header and
+ * body without a length prefix. encode: the length, or -ENOBUFS. decode: 0
+ * with the two parts pointing into p, or -EBADMSG (lengths that do not add
+ * up, an empty request). */
+int cv_peer_fwd_encode(uint8_t *out, size_t cap, const void *auth, uint32_t alen,
+                       const uint8_t *req, size_t rlen);
+int cv_peer_fwd_decode(const uint8_t *p, size_t len, const uint8_t **auth, uint32_t *alen,
+                       const uint8_t **req, size_t *rlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -352,9 +352,8 @@ static void held_unlist(struct cv_seq *s, uint32_t idx)
     }
 }
 
-/* The connection is gone or replaced: its held requests are dropped, and
- * the io lcore still gets one answer for each. */
-static void held_drop(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref)
+/* Return the connection's held requests to the pool; how many there were. */
+static uint32_t held_free(struct cv_seq *s, uint32_t idx)
 {
     struct sconn *sc = &s->conns[idx];
     uint32_t n = sc->nheld;
@@ -365,6 +364,14 @@ static void held_drop(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref)
     sc->held_head = sc->held_tail = NULL;
     sc->nheld = 0;
     held_unlist(s, idx);
+    return n;
+}
+
+/* The connection is gone or replaced: its held requests are dropped, and
+ * the io lcore still gets one answer for each. */
+static void held_drop(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref)
+{
+    uint32_t n = held_free(s, idx);
     if (n)
         send_ref(s, ref, CV_MSG_CLOSE, NULL, 0, n, 0);
 }
@@ -928,14 +935,7 @@ static void ens_propose(struct cv_seq *s, size_t len)
 static void conn_release(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref, bool close)
 {
     struct sconn *sc = &s->conns[idx];
-    uint32_t n = sc->nheld + sc->wq_n;
-    for (struct cv_msg *m = sc->held_head, *next; m; m = next) {
-        next = m->link;
-        cv_msg_put(s->rt, m);
-    }
-    sc->held_head = sc->held_tail = NULL;
-    sc->nheld = 0;
-    held_unlist(s, idx);
+    uint32_t n = held_free(s, idx) + sc->wq_n;
     sc->wq_n = 0;
     sc->creating = 0;
     if (sc->reval) {
@@ -1162,8 +1162,8 @@ static bool ens_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
     return true;
 }
 
-/* Forwarded request payload: the session's authenticated ids, then the
- * request (header and body, no length prefix). */
+/* A request of an established session, in an ensemble member. Writes a
+ * follower forwards carry the session's ids (cv_peer_fwd_encode). */
 static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
                        const struct cv_core_req *q)
 {
@@ -1226,29 +1226,12 @@ static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
         ens_propose(s, len);
         return 0;
     }
-    size_t alen = sizeof sc->auth, rlen = m->len - 4;
-    if (4 + alen + rlen > s->txn_cap)
-        return CV_CORE_HOLD; /* cannot happen: txn_cap has room for a frame */
-    uint32_t a32 = (uint32_t)alen;
-    memcpy(s->txn, &a32, 4);
-    memcpy(s->txn + 4, &sc->auth, alen);
-    memcpy(s->txn + 4 + alen, m->data + 4, rlen);
-    if (cv_zab_forward(e->zab, sc->session, 0, s->txn, 4 + alen + rlen))
+    int flen =
+        cv_peer_fwd_encode(s->txn, s->txn_cap, &sc->auth, sizeof sc->auth, m->data + 4, m->len - 4);
+    if (flen < 0 || cv_zab_forward(e->zab, sc->session, 0, s->txn, (size_t)flen))
         return CV_CORE_HOLD; /* no leader: the connection is closed with LOOKING */
     wq_push(sc, q->req->hdr.xid, m->t0);
     return 0;
-}
-
-/* A forwarded session's authenticated ids, as a member sent them: every id
- * inside the buffer (a damaged one is refused, never dereferenced). */
-static bool auth_valid(const struct cv_acl_auth *a)
-{
-    if (a->n > CV_ACL_AUTH_MAX_IDS || a->used > CV_ACL_AUTH_BUF)
-        return false;
-    for (unsigned i = 0; i < a->n; i++)
-        if ((uint32_t)a->ids[i].off + a->ids[i].len > a->used)
-            return false;
-    return true;
 }
 
 /* Leader: prepare and propose what followers forwarded, in arrival order. */
@@ -1277,13 +1260,13 @@ static int leader_pump(struct cv_seq *s)
         } else {
             struct cv_acl_auth auth;
             struct cv_request req;
-            uint32_t alen = 0;
-            if (en->len >= 4)
-                memcpy(&alen, en->data, 4);
-            if (alen == sizeof auth && en->len >= 4 + alen &&
-                decode_request(en->data + 4 + alen, en->len - 4 - alen, &req) == 0) {
-                memcpy(&auth, en->data + 4, alen);
-                if (!auth_valid(&auth))
+            const uint8_t *ap, *rp;
+            uint32_t alen;
+            size_t rlen;
+            if (cv_peer_fwd_decode(en->data, en->len, &ap, &alen, &rp, &rlen) == 0 &&
+                alen == sizeof auth && decode_request(rp, rlen, &req) == 0) {
+                memcpy(&auth, ap, alen);
+                if (cv_acl_auth_check(&auth))
                     cv_acl_auth_init(&auth); /* no ids: only world-readable ACLs pass */
                 if (!ens_can_propose(s, s->txn_cap))
                     break;

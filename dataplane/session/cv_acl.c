@@ -346,6 +346,16 @@ int cv_acl_authenticate(struct cv_acl_auth *a, struct cv_jbuf scheme, struct cv_
                                                                                   : CV_ZAUTHFAILED;
 }
 
+int cv_acl_auth_check(const struct cv_acl_auth *a)
+{
+    if (a->n > CV_ACL_AUTH_MAX_IDS || a->used > CV_ACL_AUTH_BUF)
+        return -EINVAL;
+    for (unsigned i = 0; i < a->n; i++)
+        if ((uint32_t)a->ids[i].off + a->ids[i].len > a->used)
+            return -EINVAL;
+    return 0;
+}
+
 int cv_acl_auth_get(const struct cv_acl_auth *a, unsigned i, struct cv_id *out)
 {
     if (i >= a->n)

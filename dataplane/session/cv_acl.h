@@ -78,6 +78,11 @@ struct cv_acl_auth {
 /* An empty state: nothing authenticated. */
 void cv_acl_auth_init(struct cv_acl_auth *a);
 
+/* A state another member sent with a forwarded request: 0 when its counts
+ * are in range and every id lies inside buf, -EINVAL otherwise (then it must
+ * not be used). */
+int cv_acl_auth_check(const struct cv_acl_auth *a);
+
 /*
  * At connect: the peer's address as ZooKeeper's ip provider sees it
  * ("a.b.c.d", or an IPv6 address in text form; no "/bits"). 0, -EINVAL (not

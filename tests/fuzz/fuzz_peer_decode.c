@@ -6,7 +6,11 @@
  * cleanliness: decode returns only 0, -EAGAIN or -EBADMSG and never claims
  * more bytes than it was given; every decoded message re-encodes to exactly
  * the bytes it took, and decoding that encoding gives identical fields and
- * payload bytes.
+ * payload bytes. A REQUEST's payload (a forwarded client request) is also
+ * split with cv_peer_fwd_decode: the parts lie inside the payload and add up
+ * to it; an ids part of the size of struct cv_acl_auth that
+ * cv_acl_auth_check accepts yields only ids inside it (every byte is read);
+ * the request part goes through the client-request decoder.
  *
  * Built with -DCV_FUZZ_SEED_MAIN it is instead a seed generator:
  * `fuzz_peer_decode_seed DIR` writes valid messages of every type.
@@ -17,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cv_acl.h"
 #include "cv_peer.h"
+#include "cv_proto.h"
 
 static uint8_t enc[CV_PEER_OVERHEAD + CV_PEER_MAX_PAYLOAD];
 
@@ -40,6 +46,31 @@ static int same(const struct cv_peer_msg *x, const struct cv_peer_msg *y)
     return x->payload && y->payload && memcmp(x->payload, y->payload, x->len) == 0;
 }
 
+static void check_forward(const struct cv_peer_msg *m)
+{
+    const uint8_t *ap, *rp;
+    uint32_t alen;
+    size_t rlen;
+    if (cv_peer_fwd_decode(m->payload, m->len, &ap, &alen, &rp, &rlen) != 0)
+        return;
+    check(ap == m->payload + 4 && rp == ap + alen && 4 + (size_t)alen + rlen == m->len && rlen > 0,
+          "the forwarded parts lie inside the payload and add up to it");
+    if (alen == sizeof(struct cv_acl_auth)) {
+        struct cv_acl_auth a;
+        memcpy(&a, ap, sizeof a);
+        if (cv_acl_auth_check(&a) == 0) {
+            volatile uint8_t sum = 0;
+            struct cv_id id;
+            for (unsigned i = 0; cv_acl_auth_get(&a, i, &id) == 0; i++)
+                for (int32_t k = 0; k < id.id.len; k++)
+                    sum ^= id.id.ptr[k];
+            (void)sum;
+        }
+    }
+    struct cv_request req;
+    (void)cv_proto_decode_request(rp, rlen, &req);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t off = 0;
@@ -55,6 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(m.len == 0 || (m.payload == data + off + CV_PEER_HDR),
               "the payload points into the input");
 
+        if (m.type == CV_PEER_REQUEST && m.len)
+            check_forward(&m);
         int k = cv_peer_encode(&m, enc, sizeof enc);
         check(k >= 0 && (size_t)k == used, "a decoded message re-encodes to its length");
         check(cv_peer_encode(&m, enc, (size_t)k - 1) == -ENOBUFS, "one byte short is -ENOBUFS");

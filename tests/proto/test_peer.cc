@@ -754,3 +754,36 @@ TEST(PeerNames, EveryTypeHasItsNameAndOthersAreQuestionMarks)
     for (int t : {0, CV_PEER_TYPE_MAX + 1, 255, 256, -1, 1 << 30})
         EXPECT_STREQ(cv_peer_type_name(t), "?") << t;
 }
+
+TEST(PeerForward, EncodeThenDecodeGivesBackBothParts)
+{
+    const uint8_t auth[5] = {1, 2, 3, 4, 5}, req[3] = {9, 8, 7};
+    uint8_t buf[64];
+    int n = cv_peer_fwd_encode(buf, sizeof buf, auth, sizeof auth, req, sizeof req);
+    ASSERT_EQ(n, 4 + 5 + 3);
+    EXPECT_EQ(buf[3], 5); // the ids' length, big endian
+    const uint8_t *ap, *rp;
+    uint32_t alen;
+    size_t rlen;
+    ASSERT_EQ(cv_peer_fwd_decode(buf, (size_t)n, &ap, &alen, &rp, &rlen), 0);
+    EXPECT_EQ(alen, 5u);
+    EXPECT_EQ(memcmp(ap, auth, 5), 0);
+    ASSERT_EQ(rlen, 3u);
+    EXPECT_EQ(memcmp(rp, req, 3), 0);
+    EXPECT_EQ(cv_peer_fwd_encode(buf, (size_t)n - 1, auth, sizeof auth, req, sizeof req), -ENOBUFS);
+}
+
+TEST(PeerForward, DecodeRefusesLengthsThatDoNotAddUpAndAnEmptyRequest)
+{
+    const uint8_t *ap, *rp;
+    uint32_t alen;
+    size_t rlen;
+    const uint8_t short_hdr[3] = {0, 0, 0};
+    EXPECT_EQ(cv_peer_fwd_decode(short_hdr, 3, &ap, &alen, &rp, &rlen), -EBADMSG);
+    const uint8_t too_long[6] = {0, 0, 0, 9, 1, 2}; // 9 bytes of ids announced, 2 present
+    EXPECT_EQ(cv_peer_fwd_decode(too_long, 6, &ap, &alen, &rp, &rlen), -EBADMSG);
+    const uint8_t no_req[6] = {0, 0, 0, 2, 1, 2}; // ids and nothing after them
+    EXPECT_EQ(cv_peer_fwd_decode(no_req, 6, &ap, &alen, &rp, &rlen), -EBADMSG);
+    const uint8_t huge[8] = {0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4}; // no overflow on 4 + len
+    EXPECT_EQ(cv_peer_fwd_decode(huge, 8, &ap, &alen, &rp, &rlen), -EBADMSG);
+}

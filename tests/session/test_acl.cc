@@ -570,3 +570,21 @@ TEST(AclFixup, FixedUpListPassesCheckForItsCreator)
 }
 
 } // namespace
+
+TEST(AclAuthCheck, AStateBuiltHereIsAcceptedADamagedOneIsRefused)
+{
+    cv_acl_auth a;
+    cv_acl_auth_init(&a);
+    EXPECT_EQ(cv_acl_auth_check(&a), 0);
+    ASSERT_EQ(cv_acl_auth_add_ip(&a, "10.1.2.3", 8), 0);
+    EXPECT_EQ(cv_acl_auth_check(&a), 0);
+    cv_acl_auth bad = a;
+    bad.ids[0].len = (uint16_t)(bad.used + 1); // an id reaching past what is used
+    EXPECT_EQ(cv_acl_auth_check(&bad), -EINVAL);
+    bad = a;
+    bad.n = CV_ACL_AUTH_MAX_IDS + 1;
+    EXPECT_EQ(cv_acl_auth_check(&bad), -EINVAL);
+    bad = a;
+    bad.used = CV_ACL_AUTH_BUF + 1;
+    EXPECT_EQ(cv_acl_auth_check(&bad), -EINVAL);
+}
