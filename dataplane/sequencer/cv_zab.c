@@ -449,6 +449,12 @@ static void on_vote(struct cv_zab *z, const struct cv_peer_msg *m)
             z->vote = v;
             z->agree_since = -1;
             notify_all(z);
+        } else if (v.leader != z->vote.leader || v.epoch != z->vote.epoch ||
+                   v.zxid != z->vote.zxid) {
+            /* The sender holds a worse vote: tell it ours now rather than
+             * at the next round of notifications (tickTime / 2 away), as
+             * ZooKeeper's election answers a peer that is behind. */
+            notify(z, s);
         }
         q->has_vote = true;
         q->vote = v;
