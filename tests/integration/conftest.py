@@ -21,8 +21,11 @@ Every test of test_kazoo_*.py, test_c_client.py and test_zkcli.py also gets a
 hard per-test alarm (CV_TEST_TIMEOUT, default 90 s) so nothing can hang the
 suite.
 """
+import contextlib
 import itertools
 import os
+import shutil
+import tempfile
 import signal
 import socket
 import struct
@@ -255,6 +258,35 @@ class TestTimedOut(Exception):
     pass
 
 
+@contextlib.contextmanager
+def time_limit(seconds, what):
+    """Raise TestTimedOut in the main thread once `seconds` have passed
+    (SIGALRM); elsewhere, no limit (signals reach the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TestTimedOut("%s exceeded %ds" % (what, seconds))
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@contextlib.contextmanager
+def temp_dir(prefix):
+    """A fresh temporary directory, removed afterwards."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 _OWN_MODULES = ("test_kazoo_", "test_c_client", "test_zkcli")
 
 
@@ -264,20 +296,11 @@ def _hard_timeout(request):
     listed in _OWN_MODULES (other modules in this folder, e.g. the
     differential tests, keep their own limits)."""
     mod = os.path.basename(str(request.node.fspath))
-    if (not mod.startswith(_OWN_MODULES)
-            or threading.current_thread() is not threading.main_thread()):
+    if not mod.startswith(_OWN_MODULES):
         yield
         return
-
-    def on_alarm(signum, frame):
-        raise TestTimedOut("test exceeded %ds (CV_TEST_TIMEOUT)" % TEST_TIMEOUT_S)
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TEST_TIMEOUT_S)
-    try:
+    with time_limit(TEST_TIMEOUT_S, "test (CV_TEST_TIMEOUT)"):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 # ------------------------------------------------------- helper processes ----

@@ -37,7 +37,6 @@ starts one, prints its state and stops it (a smoke test).
 """
 import itertools
 import os
-import re
 import shutil
 import signal
 import socket

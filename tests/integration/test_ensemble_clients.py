@@ -33,6 +33,7 @@ import pytest
 
 import ensemble
 import zkserver
+from conftest import wait_until
 
 TARGET = os.environ.get("CV_TARGET", "corvid").strip().lower()
 TEST_TIMEOUT_S = int(os.environ.get("CV_ENS_TEST_TIMEOUT", "60"))
@@ -157,17 +158,6 @@ def _stop_clients():
 
 def uniq(prefix="/ens"):
     return "%s_%s" % (prefix, uuid.uuid4().hex[:10])
-
-
-def wait_until(pred, timeout=10.0, interval=0.05, msg="condition"):
-    deadline = time.time() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.time() > deadline:
-            pytest.fail("timed out after %.1fs waiting for %s" % (timeout, msg))
-        time.sleep(interval)
 
 
 def peer_port(c):

@@ -20,10 +20,8 @@ also used by test_ensemble_incidents.py.
 import os
 import re
 import signal
-import tempfile
 import threading
 import time
-import shutil
 
 import pytest
 
@@ -50,29 +48,14 @@ corvid_only = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def hard_limit(request):
     """SIGALRM after TEST_LIMIT_S: no test of these files may hang."""
-    if threading.current_thread() is not threading.main_thread():
+    with conftest.time_limit(TEST_LIMIT_S, request.node.name):
         yield
-        return
-    name = request.node.name
-
-    def on_alarm(signum, frame):
-        raise conftest.TestTimedOut("%s exceeded %ds" % (name, TEST_LIMIT_S))
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TEST_LIMIT_S)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture
 def tmp_dir():
-    d = tempfile.mkdtemp(prefix="cv-ensfault-")
-    try:
+    with conftest.temp_dir("cv-ensfault-") as d:
         yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 class Harness(object):

@@ -17,10 +17,6 @@ new value, and mntr's zk_fsync_threshold_exceed_count has counted the slow
 log write (fsync.warningthresholdms=1000).
 """
 import os
-import shutil
-import signal
-import tempfile
-import threading
 import time
 
 import pytest
@@ -64,28 +60,14 @@ def mntr(port):
 @pytest.fixture(autouse=True)
 def _hard_limit():
     """SIGALRM after 90 s: nothing here may hang the suite."""
-    if threading.current_thread() is not threading.main_thread():
+    with conftest.time_limit(90, "test_slow_disk"):
         yield
-        return
-
-    def on_alarm(signum, frame):
-        raise conftest.TestTimedOut("test_slow_disk: exceeded 90s")
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(90)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture
 def stall_dir():
-    d = tempfile.mkdtemp(prefix="cv-stall-")
-    try:
+    with conftest.temp_dir("cv-stall-") as d:
         yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_pings_and_reads_are_served_while_the_log_stalls(stall_dir, make_server):
