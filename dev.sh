@@ -22,6 +22,7 @@ PACKAGES=(
   dpdk-dev libisal-dev libnuma-dev liburing-dev libgtest-dev libssl-dev
   clang libclang-rt-14-dev clang-format
   zookeeper python3 python3-kazoo python3-pure-sasl python3-pytest libzookeeper-mt-dev default-jdk-headless
+  netcat-openbsd
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -122,7 +123,8 @@ cmd_ensemble() {
       done
     } >"$dir/$i/zoo.cfg"
   done
-  trap 'kill "${pids[@]}" 2>/dev/null; wait' INT TERM EXIT
+  trap 'kill "${pids[@]}" 2>/dev/null; wait; exit 0' INT TERM
+  trap 'kill "${pids[@]}" 2>/dev/null' EXIT
   for i in $(seq 1 "$n"); do
     build/control/corvid --config "$dir/$i/zoo.cfg" >"$dir/$i/corvid.log" 2>&1 &
     pids+=($!)
