@@ -46,6 +46,7 @@ struct sconn {
     uint8_t creating;       /* new session: waiting for its createSession */
     int64_t reval_zxid;     /* what must be applied before deciding */
     uint32_t sync_seq;      /* matches cv_zab_sync answers to their request */
+    int64_t sync_zxid;      /* the answer to a client's sync (see ens_request) */
     struct cv_msg *connect; /* the ConnectRequest while revalidating */
     int64_t touch_fwd_ms;   /* follower: last touch sent to the leader */
     uint8_t ro;             /* a read-only mode connection (no leader) */
@@ -977,14 +978,15 @@ static void wq_push(struct sconn *sc, int32_t xid, int64_t t0)
     sc->wq_n++;
 }
 
+/* The answer may come inside cv_zab_sync (a leader that is a quorum by
+ * itself): the state it lands in is set up before the call. */
 static void reval_start(struct cv_seq *s, uint32_t idx)
 {
     struct sconn *sc = &s->conns[idx];
-    uint32_t seq = ++s->sync_ctr;
-    if (cv_zab_sync(s->ens->zab, sc->session, (int64_t)idx << 32 | seq) == 0) {
-        sc->sync_seq = seq;
-        sc->reval = 2;
-    }
+    sc->sync_seq = ++s->sync_ctr;
+    sc->reval = 2;
+    if (cv_zab_sync(s->ens->zab, sc->session, (int64_t)idx << 32 | sc->sync_seq) != 0)
+        sc->reval = 1; /* ask again at the next progress */
 }
 
 /* A reconnect whose leader-confirmed sync is applied here: decide. */
@@ -1115,6 +1117,10 @@ static bool ens_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
          * the createSession to be applied here (on_created). */
         int64_t id = cv_core_new_session_id(s->core);
         int rc;
+        /* Mapped first: a one-voter quorum applies inside the proposal. */
+        sc->session = id;
+        sc->creating = 1;
+        map_put(s, id, idx);
         if (e->leading) {
             int32_t to;
             size_t len;
@@ -1131,12 +1137,11 @@ static bool ens_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
             rc = len < 4 ? -EINVAL : cv_zab_forward(e->zab, id, -1, s->txn + 4, (size_t)len - 4);
         }
         if (rc) {
+            map_del(s, id);
+            sc->session = 0;
+            sc->creating = 0;
             send_to(s, idx, CV_MSG_CLOSE, NULL, 0, 0, 0); /* the client retries */
-            return false;
         }
-        sc->session = id;
-        sc->creating = 1;
-        map_put(s, id, idx);
         return false;
     }
     /* A reconnect: the session may have moved from a connection here. */
@@ -1192,12 +1197,21 @@ static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
         if (sc->wq_n)
             return CV_CORE_HOLD;
         if (op == CV_OP_SYNC) {
+            /* m->wait: -1 not asked, -2 asked (sc->sync_zxid has the
+             * answer: -2 none yet, -1 ask again), else the zxid to apply. */
             if (m->wait == -1) {
-                uint32_t seq = ++s->sync_ctr;
-                if (cv_zab_sync(e->zab, sc->session, (int64_t)idx << 32 | seq))
-                    return CV_CORE_HOLD; /* leader busy, or no leader (closing) */
-                sc->sync_seq = seq;
+                sc->sync_seq = ++s->sync_ctr;
+                sc->sync_zxid = -2;
                 m->wait = -2;
+                if (cv_zab_sync(e->zab, sc->session, (int64_t)idx << 32 | sc->sync_seq)) {
+                    m->wait = -1;
+                    return CV_CORE_HOLD; /* leader busy, or no leader (closing) */
+                }
+            }
+            if (m->wait == -2) {
+                if (sc->sync_zxid == -2)
+                    return CV_CORE_HOLD;
+                m->wait = sc->sync_zxid; /* -1: the leader was busy, ask again */
             }
             if (m->wait < 0 || m->wait > applied)
                 return CV_CORE_HOLD;
@@ -1499,9 +1513,7 @@ static void h_synced(void *ctx, int64_t session, int64_t cookie, int64_t zxid)
         }
         return;
     }
-    struct cv_msg *m = sc->held_head;
-    if (m && m->wait == -2)
-        m->wait = zxid < 0 ? -1 : zxid;
+    sc->sync_zxid = zxid < 0 ? -1 : zxid; /* for the SYNC waiting (ens_request) */
 }
 
 /* ---- peer transport callbacks ---- */

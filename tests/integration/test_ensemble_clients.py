@@ -977,3 +977,24 @@ def test_mntr_topology_gauges_match_zookeeper(fourlw_pair, mode):
                             % (cs.group(1), zs.group(1)))
     assert not problems, "corvid %s mntr/srvr differ from ZooKeeper's:\n  %s" % (
         mode, "\n  ".join(problems))
+
+
+def test_one_voter_with_an_observer_serves_writes_sync_and_sessions_on_both():
+    """A leader that is a quorum by itself answers inside its own calls (a
+    proposal commits, a sync is confirmed, at once): sessions, writes and
+    sync still answer, through the leader and through the observer."""
+    e = _start(TARGET, 1, 1)
+    try:
+        assert sorted(e.modes().values()) == ["leader", "observer"]
+        for sid in e.members:
+            zk = client(e.hosts(sid))
+            path = uniq("/one")
+            zk.create(path, b"x", ephemeral=True)
+            zk.sync("/")
+            assert zk.get(path)[0] == b"x"
+            zk.set(path, b"y")
+            assert zk.get(path)[0] == b"y"
+            zk.stop()
+            zk.close()
+    finally:
+        e.stop()
