@@ -52,6 +52,8 @@ static void usage(FILE *f)
             "serves ZooKeeper clients. Writes are acknowledged once they are in the\n"
             "write-ahead log on disk (dataLogDir/corvid-log; snapshots in\n"
             "dataDir/corvid-snap); a restart recovers the tree and the sessions.\n"
+            "With server.N lines (and dataDir/myid) it is a member of a replicated\n"
+            "ensemble: Zab over UDP on each server's quorum port (docs/replication.md).\n"
             "\n"
             "  --config FILE           read zoo.cfg from FILE; bad values exit with status 2\n"
             "  --check-data            report the snapshots and the log of the configured data\n"

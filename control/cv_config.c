@@ -112,8 +112,9 @@ static const struct key keys[] = {
     {"globalOutstandingLimit", K_INT, O(global_outstanding_limit), 1, INT_MAX, "1000",
      "outstanding requests before reading from clients is throttled", Z},
     {"server.", K_SERVER, 0, 0, CV_CONFIG_MAX_SERVERS - 1, NULL,
-     "server.N=host:quorumPort:electionPort[:participant|:observer][;[host:]clientPort], "
-     "N in 0..254",
+     "server.N=host:quorumPort:electionPort[:participant|:observer][;[host:]clientPort]; "
+     "corvid carries every peer message on quorumPort over UDP (electionPort is required "
+     "and unused); N in 1..63 in an ensemble",
      F_PREFIX | Z},
     {"peerType", K_PEERTYPE, O(peer_type), 0, 0, "participant",
      "this server's role: participant or observer", Z},
