@@ -282,6 +282,10 @@ static int ensemble_config(const struct cv_config *cfg, struct cv_seq_ensemble *
     ens->zab.tick_ms = cfg->tick_ms;
     ens->zab.init_limit = cfg->init_limit;
     ens->zab.sync_limit = cfg->sync_limit;
+    /* Every log record after the newest snapshot must fit the history at a
+     * restart (Zab decides their fate): 262144 proposals, and snapshots at
+     * least every history / 4 transactions (serve() caps snapCount). */
+    ens->zab.history = 1u << 18;
     ens->read_only = cfg->read_only_enabled;
     cv_pnet_config_init(&ens->pnet);
     ens->pnet.self = (uint8_t)cfg->my_id;
@@ -419,6 +423,8 @@ static int serve(struct cv_config *cfg)
         }
         qc.ens = &ens;
         qc.core.server_id = (uint8_t)cfg->my_id;
+        if (stc.snap_count > (int64_t)ens.zab.history / 4)
+            stc.snap_count = (int64_t)ens.zab.history / 4; /* see ensemble_config */
         static char qcfg[CV_CONFIG_MAX_SERVERS * 160];
         size_t o = 0;
         for (uint32_t i = 0; i < cfg->nservers && o < sizeof qcfg; i++) {

@@ -1637,9 +1637,9 @@ static int ens_open(struct cv_seq *s, const struct cv_seq_config *cfg, char *err
     e->load = NULL;
     if (rc) {
         snprintf(err, errlen,
-                 "recovery: the log's proposals after the snapshot do not fit Zab's history "
-                 "(%s)",
-                 strerror(-rc));
+                 "recovery: %" PRIu64 " log records after the newest snapshot do not fit Zab's "
+                 "history (%s): this member cannot start on this log (docs/replication.md)",
+                 e->load_n, strerror(-rc));
         return -EUCLEAN;
     }
     rc = cv_pnet_new(&e->pnet, &cfg->ens->pnet, err, errlen);

@@ -606,3 +606,25 @@ def test_five_voters_survive_two_kills_stop_at_three_and_recover(h):
         assert r.get("/five")[0] == b"3", "member %d" % i
     print("\n5 voters: leader %d + 1 killed -> %d leads after %.2fs; 3rd killed -> no quorum; "
           "restart -> leader %d, all serving after %.2fs" % (lid, new, t_elect, lid2, t_rec))
+
+
+def test_member_restarts_after_more_writes_than_zabs_default_history(h):
+    """A member killed after ~80k writes (more than 65536, the history a
+    restart once had to fit every log record after the snapshot into)
+    restarts and rejoins: snapshots keep its log after the snapshot short."""
+    e = h.ensemble(voters=3)
+    c = h.client(e.all_hosts())
+    c.create("/many", b"0")
+    n, window = 80000, 2000
+    for base in range(0, n, window):
+        pend = [c.set_async("/many", str(base + k).encode()) for k in range(window)]
+        for p in pend:
+            p.get(timeout=30)
+    victim = [i for i in e.members if i != e.leader()][0]
+    e.kill(victim)
+    e.restart(victim, wait=False)
+    modes = e.wait_serving(timeout=30)
+    assert modes[victim] in ("follower", "leader"), modes
+    r = h.client(hosts_from(e, victim))
+    r.sync("/many")
+    assert r.get("/many")[0] == str(n - 1).encode()
