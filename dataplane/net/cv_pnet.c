@@ -313,15 +313,22 @@ int cv_pnet_send(struct cv_pnet *n, uint8_t to, const void *msg, size_t len)
     return 0;
 }
 
-static void peer_reset_local(struct cv_pnet *n, struct peer *p)
+/* The pair is gone (either end reset it): what waits to be sent or to be
+ * reassembled belongs to it and is dropped. */
+static void pair_gone(struct cv_pnet *n, struct peer *p)
 {
-    cv_chan_reset(p->chan, next_inc(n));
     ovf_clear(p);
     p->asm_len = 0;
     p->asm_bad = false;
     p->broken = false;
     p->pair++;
     n->st.resets++;
+}
+
+static void peer_reset_local(struct cv_pnet *n, struct peer *p)
+{
+    cv_chan_reset(p->chan, next_inc(n));
+    pair_gone(n, p);
 }
 
 void cv_pnet_reset(struct cv_pnet *n, uint8_t to)
@@ -538,12 +545,7 @@ int cv_pnet_poll(struct cv_pnet *n, int64_t now, const struct cv_pnet_cb *cb)
             if (rc == CV_CHAN_RESET) {
                 /* The peer restarted or reset: the old pair is gone. Tell
                  * the owner, then take the datagram as the new pair's first. */
-                p->asm_len = 0;
-                p->asm_bad = false;
-                ovf_clear(p);
-                p->broken = false;
-                p->pair++;
-                n->st.resets++;
+                pair_gone(n, p);
                 cb->broken(cb->ctx, p->id);
                 n->stage_len = 0;
                 rc = cv_chan_recv(p->chan, d, len, now, on_frag, n);

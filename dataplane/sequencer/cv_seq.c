@@ -247,6 +247,29 @@ static void send_ref(struct cv_seq *s, struct cv_conn_ref ref, uint16_t type, co
     }
 }
 
+/* ---- connect answers ---------------------------------------------------------- */
+
+/* The ConnectResponse of a live session (readOnly set for a read-only mode
+ * session); the io lcore then reads what the client pipelined. */
+static void send_established(struct cv_seq *s, uint32_t idx, int64_t session, int32_t timeout,
+                             bool has_read_only, bool read_only)
+{
+    int n = cv_core_connect_response(s->core, session, timeout, has_read_only || read_only,
+                                     (uint8_t *)s->text, s->text_cap);
+    if (n > 0 && read_only)
+        s->text[n - 1] = 1; /* the trailing readOnly byte */
+    send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, session);
+}
+
+/* Expired, unknown or wrong password: ZooKeeper's "expired" answer, then
+ * the connection closes. */
+static void send_expired(struct cv_seq *s, uint32_t idx, bool has_read_only)
+{
+    s->st.expired++;
+    int n = cv_core_connect_response(s->core, 0, 0, has_read_only, (uint8_t *)s->text, s->text_cap);
+    send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
+}
+
 /* ---- sink: what apply reports ------------------------------------------------ */
 
 static void ens_reply(struct cv_seq *s, int64_t session, const uint8_t *frame, size_t len);
@@ -300,9 +323,7 @@ static void on_created(void *ctx, int64_t session, int32_t timeout)
     sc->creating = 0;
     sc->established = true;
     sc->timeout = timeout;
-    int n =
-        cv_core_connect_response(s->core, session, timeout, true, (uint8_t *)s->text, s->text_cap);
-    send_to(s, *c, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, session);
+    send_established(s, *c, session, timeout, true, false);
 }
 
 static void on_closed(void *ctx, int64_t session)
@@ -353,6 +374,18 @@ static void held_unlist(struct cv_seq *s, uint32_t idx)
     }
 }
 
+/* The connection no longer speaks for its session: unmapped and the
+ * session's watches dropped, unless the session has moved to another one. */
+static void forget_session(struct cv_seq *s, uint32_t idx)
+{
+    int64_t session = s->conns[idx].session;
+    uint32_t *c = session ? map_find(s, session) : NULL;
+    if (c && *c == idx) {
+        map_del(s, session);
+        cv_core_drop_watches(s->core, session);
+    }
+}
+
 /* Return the connection's held requests to the pool; how many there were. */
 static uint32_t held_free(struct cv_seq *s, uint32_t idx)
 {
@@ -368,15 +401,6 @@ static uint32_t held_free(struct cv_seq *s, uint32_t idx)
     return n;
 }
 
-/* The connection is gone or replaced: its held requests are dropped, and
- * the io lcore still gets one answer for each. */
-static void held_drop(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref)
-{
-    uint32_t n = held_free(s, idx);
-    if (n)
-        send_ref(s, ref, CV_MSG_CLOSE, NULL, 0, n, 0);
-}
-
 /* ---- connect ------------------------------------------------------------------ */
 
 static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
@@ -386,6 +410,7 @@ static bool pend_room(const struct cv_seq *s);
 
 static bool ens_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
                         const struct cv_connect_request *cr);
+static void take_session(struct cv_seq *s, uint32_t idx, int64_t session);
 
 /* Returns true when the message was kept (an ensemble reconnect). */
 static bool handle_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
@@ -431,32 +456,20 @@ static bool handle_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
     int32_t timeout = 0;
     int rc = cv_core_validate_session(s->core, &cr, &timeout);
     if (rc != 0) {
-        /* Expired, unknown or wrong password: ZooKeeper's "expired" answer. */
-        s->st.expired++;
-        int n = cv_core_connect_response(s->core, 0, 0, cr.has_read_only, (uint8_t *)s->text,
-                                         s->text_cap);
-        send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
+        send_expired(s, idx, cr.has_read_only);
         return false;
     }
     uint32_t *old = map_find(s, cr.session_id);
     if (old && *old != idx) {
-        uint32_t o = *old;
-        s->conns[o].session = 0;
-        held_drop(s, o, conn_ref(s, o));
-        send_to(s, o, CV_MSG_CLOSE, NULL, 0, 0, cr.session_id); /* it moved here */
-        cv_core_drop_watches(s->core, cr.session_id);
         /* Its writes still in the log are answered to the old connection;
          * requests here must still come after them. */
-        sc->last_write_zxid = s->conns[o].last_write_zxid;
+        sc->last_write_zxid = s->conns[*old].last_write_zxid;
     }
-    map_put(s, cr.session_id, idx);
-    sc->session = cr.session_id;
+    take_session(s, idx, cr.session_id); /* it moved here */
     sc->timeout = timeout;
     sc->established = true;
     cv_core_touch(s->core, cr.session_id, now);
-    int n = cv_core_connect_response(s->core, cr.session_id, timeout, cr.has_read_only,
-                                     (uint8_t *)s->text, s->text_cap);
-    send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, cr.session_id);
+    send_established(s, idx, cr.session_id, timeout, cr.has_read_only, false);
     return false;
 }
 
@@ -567,6 +580,16 @@ static void serve_read(struct cv_seq *s, uint32_t idx, const struct cv_core_req 
 static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
                        const struct cv_core_req *q);
 
+/* cv_core_prepare refused a write outright: ZooKeeper's error for it (an
+ * operation this server does not implement, or a system error); 0. */
+static int prepare_refused(struct cv_seq *s, uint32_t idx, const struct cv_msg *m, int32_t xid,
+                           int rc)
+{
+    reply_header(s, idx, xid, rc == -EINVAL ? CV_ZUNIMPLEMENTED : CV_ZSYSTEMERROR, false);
+    answered(s, &s->conns[idx], m->t0);
+    return 0;
+}
+
 /* A request frame (without its length), as the core takes it: deleteContainer
  * is accepted with its body unread (the core refuses it as ZooKeeper does). */
 static int decode_request(const uint8_t *p, size_t len, struct cv_request *req)
@@ -645,12 +668,8 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
     rc = pend_room(s) ? cv_core_prepare(s->core, &q, now, s->txn, s->txn_cap, &len) : -EBUSY;
     if (rc == CV_CORE_HOLD || rc == -EBUSY)
         return CV_CORE_HOLD; /* retried as transactions apply */
-    if (rc) {
-        reply_header(s, idx, req.hdr.xid, rc == -EINVAL ? CV_ZUNIMPLEMENTED : CV_ZSYSTEMERROR,
-                     false);
-        answered(s, sc, m->t0);
-        return 0;
-    }
+    if (rc)
+        return prepare_refused(s, idx, m, req.hdr.xid, rc);
     int64_t zxid = cv_core_last_prepared(s->core);
     struct cv_conn_ref ref = conn_ref(s, idx);
     sc->last_write_zxid = zxid;
@@ -930,9 +949,10 @@ static void ens_propose(struct cv_seq *s, size_t len)
         ens_fatal("a proposal was refused after cv_zab_can_propose accepted it", zxid);
 }
 
-/* Release a connection's sequencer state: its held requests and its writes
- * in flight through Zab are answered (for the io lcore's accounting) by one
- * CLOSE, or by a silent answer when the connection is already gone. */
+/* Release a connection's sequencer state: its held requests and (ensemble)
+ * its writes in flight through Zab are answered, for the io lcore's
+ * accounting, by one CLOSE (close, or any answers owed); a connection that
+ * is gone or replaced still gets one answer for each. */
 static void conn_release(struct cv_seq *s, uint32_t idx, struct cv_conn_ref ref, bool close)
 {
     struct sconn *sc = &s->conns[idx];
@@ -1006,14 +1026,11 @@ static void reval_finish(struct cv_seq *s, uint32_t idx)
         struct cv_sess_info info;
         if (cv_sess_get(cv_core_sessions(s->core), sc->session, &info) == 0 && info.closing)
             return;
-        s->st.expired++;
-        int n = cv_core_connect_response(s->core, 0, 0, cr.has_read_only, (uint8_t *)s->text,
-                                         s->text_cap);
         uint32_t *c = map_find(s, sc->session);
         if (c && *c == idx)
             map_del(s, sc->session);
         sc->session = 0;
-        send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
+        send_expired(s, idx, cr.has_read_only);
         conn_release(s, idx, conn_ref(s, idx), false);
         return;
     }
@@ -1024,9 +1041,7 @@ static void reval_finish(struct cv_seq *s, uint32_t idx)
     sc->timeout = timeout;
     sc->established = true;
     sess_touch(s, sc, cv_rt_now_ms());
-    int n = cv_core_connect_response(s->core, sc->session, timeout, cr.has_read_only,
-                                     (uint8_t *)s->text, s->text_cap);
-    send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, sc->session);
+    send_established(s, idx, sc->session, timeout, cr.has_read_only, false);
 }
 
 static void reval_all(struct cv_seq *s)
@@ -1048,6 +1063,21 @@ static void reval_all(struct cv_seq *s)
 static bool ens_can_propose(struct cv_seq *s, size_t len)
 {
     return s->ens->leading && cv_zab_can_propose(s->ens->zab, len) == 0;
+}
+
+/* A reconnecting session moves to connection idx: a connection here that
+ * held it is closed (its requests answered) and its watches dropped. */
+static void take_session(struct cv_seq *s, uint32_t idx, int64_t session)
+{
+    uint32_t *old = map_find(s, session);
+    if (old && *old != idx) {
+        uint32_t o = *old;
+        s->conns[o].session = 0;
+        conn_release(s, o, conn_ref(s, o), true);
+        cv_core_drop_watches(s->core, session);
+    }
+    map_put(s, session, idx);
+    s->conns[idx].session = session;
 }
 
 /* Read-only mode is on: enabled, no leader, and LOOKING for a while. */
@@ -1073,30 +1103,16 @@ static bool ro_connect(struct cv_seq *s, uint32_t idx, const struct cv_connect_r
     if (timeout > s->cfg.core.sess.max_timeout_ms)
         timeout = s->cfg.core.sess.max_timeout_ms;
     if (id && cv_core_validate_session(s->core, cr, &timeout) != 0) {
-        s->st.expired++;
-        int n = cv_core_connect_response(s->core, 0, 0, cr->has_read_only, (uint8_t *)s->text,
-                                         s->text_cap);
-        send_to(s, idx, CV_MSG_CLOSE, s->text, n > 0 ? (size_t)n : 0, 0, 0);
+        send_expired(s, idx, cr->has_read_only);
         return false;
     }
     if (!id)
         id = cv_core_new_session_id(s->core);
-    uint32_t *old = map_find(s, id);
-    if (old && *old != idx) {
-        uint32_t o = *old;
-        s->conns[o].session = 0;
-        conn_release(s, o, conn_ref(s, o), true);
-        cv_core_drop_watches(s->core, id);
-    }
-    map_put(s, id, idx);
-    sc->session = id;
+    take_session(s, idx, id);
     sc->timeout = timeout;
     sc->established = true;
     sc->ro = 1;
-    int n = cv_core_connect_response(s->core, id, timeout, true, (uint8_t *)s->text, s->text_cap);
-    if (n > 0)
-        s->text[n - 1] = 1; /* the trailing readOnly byte */
-    send_to(s, idx, CV_MSG_ESTABLISHED, s->text, n > 0 ? (size_t)n : 0, 0, id);
+    send_established(s, idx, id, timeout, true, true);
     return false;
 }
 
@@ -1144,16 +1160,7 @@ static bool ens_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
         }
         return false;
     }
-    /* A reconnect: the session may have moved from a connection here. */
-    uint32_t *old = map_find(s, cr->session_id);
-    if (old && *old != idx) {
-        uint32_t o = *old;
-        s->conns[o].session = 0;
-        conn_release(s, o, conn_ref(s, o), true);
-        cv_core_drop_watches(s->core, cr->session_id);
-    }
-    map_put(s, cr->session_id, idx);
-    sc->session = cr->session_id;
+    take_session(s, idx, cr->session_id);
     sc->connect = m;
     sc->reval = 1;
     s->nreval++;
@@ -1230,12 +1237,8 @@ static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
         int rc = cv_core_prepare(s->core, q, now, s->txn, s->txn_cap, &len);
         if (rc == CV_CORE_HOLD || rc == -EBUSY)
             return CV_CORE_HOLD;
-        if (rc) {
-            reply_header(s, idx, q->req->hdr.xid,
-                         rc == -EINVAL ? CV_ZUNIMPLEMENTED : CV_ZSYSTEMERROR, false);
-            answered(s, sc, m->t0);
-            return 0;
-        }
+        if (rc)
+            return prepare_refused(s, idx, m, q->req->hdr.xid, rc);
         wq_push(sc, q->req->hdr.xid, m->t0); /* a one-voter quorum applies inside propose */
         ens_propose(s, len);
         return 0;
@@ -1426,14 +1429,8 @@ static void close_all_clients(struct cv_seq *s)
         struct sconn *sc = &s->conns[i];
         if (!sc->used)
             continue;
-        if (sc->session) {
-            uint32_t *c = map_find(s, sc->session);
-            if (c && *c == i) {
-                map_del(s, sc->session);
-                cv_core_drop_watches(s->core, sc->session);
-            }
-            sc->session = 0;
-        }
+        forget_session(s, (uint32_t)i);
+        sc->session = 0;
         conn_release(s, (uint32_t)i, conn_ref(s, (uint32_t)i), true);
         sc->established = false;
     }
@@ -1737,15 +1734,8 @@ int cv_seq_poll(void *arg)
                 break;
             case CV_MSG_GONE:
                 if (sc->used && sc->gen == m->conn.gen) {
-                    uint32_t *c = sc->session ? map_find(s, sc->session) : NULL;
-                    if (c && *c == idx) {
-                        map_del(s, sc->session);
-                        cv_core_drop_watches(s->core, sc->session);
-                    }
-                    if (s->ens)
-                        conn_release(s, idx, m->conn, false);
-                    else
-                        held_drop(s, idx, m->conn);
+                    forget_session(s, idx);
+                    conn_release(s, idx, m->conn, false);
                     sc->used = false;
                 }
                 break;
@@ -1855,8 +1845,10 @@ void cv_seq_free(struct cv_seq *s)
             cv_pnet_get_stats(s->ens->pnet, &ps);
             fprintf(stderr,
                     "corvid: peer transport: %" PRIu64 " datagrams out, %" PRIu64 " in, %" PRIu64
-                    " retransmitted, %" PRIu64 " pair resets, %" PRIu64 " send errors\n",
-                    ps.dgrams_tx, ps.dgrams_rx, ps.retransmits, ps.resets, ps.send_errors);
+                    " retransmitted, %" PRIu64 " pair resets, %" PRIu64 " send errors, %" PRIu64
+                    " undecodable peer messages\n",
+                    ps.dgrams_tx, ps.dgrams_rx, ps.retransmits, ps.resets, ps.send_errors,
+                    s->ens->bad_peer_msgs);
         }
         cv_zab_free(s->ens->zab);
         cv_pnet_free(s->ens->pnet);
