@@ -106,7 +106,6 @@ static const char *const gauges_follower[] = {
     "max_client_response_size",
     "connection_drop_probability",
     "watch_count",
-    "synced_observers",
     "auth_failed_count",
     "min_latency",
     "max_file_descriptor_count",
@@ -502,6 +501,12 @@ static void put_conn(struct out *o, const struct cv_fourlw_conn *c, bool brief)
     put(o, ")");
 }
 
+/* srvr's Connections and mntr's num_alive_connections. */
+static size_t alive_connections(const struct cv_fourlw_view *v)
+{
+    return v->num_connections > 0 ? (size_t)v->num_connections : v->nconns;
+}
+
 /* srvr, stat: StatCommand + ServerStats.toString */
 static void put_stat(struct out *o, const struct cv_fourlw_view *v, bool with_clients)
 {
@@ -523,8 +528,8 @@ static void put_stat(struct out *o, const struct cv_fourlw_view *v, bool with_cl
     put(o,
         "Received: %" PRId64 "\nSent: %" PRId64 "\nConnections: %zu\nOutstanding: %" PRId64
         "\nZxid: 0x%" PRIx64 "\nMode: %s\nNode count: %" PRId64 "\n",
-        v->packets_received, v->packets_sent, v->nconns, v->outstanding_requests, hex(v->zxid),
-        mode_name(v->mode), v->node_count);
+        v->packets_received, v->packets_sent, alive_connections(v), v->outstanding_requests,
+        hex(v->zxid), mode_name(v->mode), v->node_count);
     if (v->mode == CV_FOURLW_LEADER)
         put(o, "Proposal sizes last/min/max: %" PRId64 "/%" PRId64 "/%" PRId64 "\n",
             v->proposal_last, v->proposal_min, v->proposal_max);
@@ -713,7 +718,7 @@ static bool gauge_value(const struct cv_fourlw_view *v, const char *k, int64_t *
             return true;
         }
     if (strcmp(k, "num_alive_connections") == 0)
-        *i = (int64_t)v->nconns;
+        *i = (int64_t)alive_connections(v);
     else if (strcmp(k, "avg_latency") == 0)
         *d = avg4(l->total, l->count);
     else if (strcmp(k, "min_latency") == 0)

@@ -153,6 +153,9 @@ struct cv_fourlw_view {
     /* connections, in the order to print them */
     const struct cv_fourlw_conn *conns;
     size_t nconns;
+    /* srvr's "Connections:" and mntr's num_alive_connections when > 0 (a
+     * count from the counters, when conns is not filled); else nconns */
+    int64_t num_connections;
     /* sessions for dump (any order) */
     const struct cv_fourlw_session *sessions;
     size_t nsessions;

@@ -1,26 +1,19 @@
 /*
- * cv_server_fourlw — the sequencer's four-letter-word hook: builds a
- * cv_fourlw view from the sequencer's state and renders the reply. Runs on
- * the sequencer lcore; its buffers are allocated once at start-up.
+ * cv_server_fourlw — the sequencer's four-letter-word hook: renders the
+ * reply from the counter registry (the sequencer's slot published first,
+ * so mntr prints what /metrics and /commands/monitor print) and, for the
+ * words that list them, the sequencer's live tables. Runs on the sequencer
+ * lcore; its buffers are allocated once at start-up (struct cv_server).
  */
 #ifndef CV_SERVER_FOURLW_H
 #define CV_SERVER_FOURLW_H
 
-#include "cv_config.h"
-#include "cv_fourlw.h"
-#include "cv_seq.h"
+#include "cv_server.h"
 
-struct cv_server_4lw {
-    const struct cv_config *cfg;
-    const char *version;
-    struct cv_fourlw_env env;
-    struct cv_fourlw_conn *conns;
-    size_t conns_cap;
-    struct cv_fourlw_session *sessions;
-    size_t sessions_cap;
-};
-
-/* cv_seq_hooks.fourlw with ctx = struct cv_server_4lw *. */
+/* cv_seq_hooks.fourlw with ctx = struct cv_server *. */
 size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *out, size_t cap);
+
+/* A connection as the four-letter words and the admin commands print it. */
+void cv_server_conn_record(const struct cv_seq_conn_info *c, struct cv_fourlw_conn *o);
 
 #endif /* CV_SERVER_FOURLW_H */

@@ -423,6 +423,7 @@ static int process_input(struct cv_io *io, struct conn *c)
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
     }
+    io->st.frames_in += (uint64_t)n;
     return n;
 }
 
@@ -462,6 +463,7 @@ static void on_readable(struct cv_io *io, struct conn *c)
         if (r < 0)
             return;
         c->in_len += (uint32_t)r;
+        io->st.bytes_in += (uint64_t)r;
         process_input(io, c);
         if ((size_t)r < room)
             return; /* drained: no second recv just to hear EAGAIN (level-triggered) */

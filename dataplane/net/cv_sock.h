@@ -51,6 +51,8 @@ struct cv_sock_config {
 struct cv_io_stats {
     uint64_t accepted, closed, refused_per_ip, refused_full, bad_frames, slow_readers;
     uint64_t pings;
+    uint64_t frames_in; /* frames consumed: connects, requests, pings, four-letter words */
+    uint64_t bytes_in;
     uint32_t open;
     uint32_t outstanding;
 };

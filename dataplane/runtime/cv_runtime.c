@@ -1,6 +1,7 @@
 /* cv_runtime — contract in cv_runtime.h. */
 #include "cv_runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,13 @@ int64_t cv_rt_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t cv_rt_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void cv_rt_config_defaults(struct cv_rt_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -81,6 +89,56 @@ int cv_reactor_add(struct cv_reactor *r, cv_poll_fn fn, void *ctx, const char *n
     r->pollers[r->npollers].name = name;
     r->npollers++;
     return 0;
+}
+
+/* DPDK's runtime directory for a file prefix: /var/run/dpdk/<prefix> for
+ * root, else $XDG_RUNTIME_DIR (or /tmp) /dpdk/<prefix>. */
+static void runtime_base(char *out, size_t cap)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    snprintf(out, cap, "%s/dpdk", getuid() == 0 ? "/var/run" : xdg ? xdg : "/tmp");
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Every process leaves a corvid<pid> runtime directory (the telemetry
+ * socket) that a kill -9 cannot remove: remove the ones whose process is
+ * gone, so they do not pile up. */
+static void sweep_runtime_dirs(void)
+{
+    char base[256], dir[512];
+    runtime_base(base, sizeof base);
+    DIR *d = opendir(base);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, "corvid", 6) || !e->d_name[6])
+            continue;
+        long pid = strtol(e->d_name + 6, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(dir, sizeof dir, "%s/%s", base, e->d_name);
+        remove_dir(dir);
+    }
+    closedir(d);
 }
 
 int cv_rt_init(struct cv_rt **out, const struct cv_rt_config *cfg, char *err, size_t errlen)
@@ -118,11 +176,13 @@ int cv_rt_init(struct cv_rt **out, const struct cv_rt_config *cfg, char *err, si
     char prefix[48];
     snprintf(prefix, sizeof prefix, "--file-prefix=corvid%d", (int)getpid());
     argv[argc++] = prefix;
-    argv[argc++] = "--no-telemetry";
+    if (!cfg->telemetry)
+        argv[argc++] = "--no-telemetry";
     argv[argc++] = "--log-level=lib.*:warning";
     for (char *tok = strtok(extra, " "); tok && argc < 62; tok = strtok(NULL, " "))
         argv[argc++] = tok;
     argv[argc] = NULL;
+    sweep_runtime_dirs();
     if (rte_eal_init(argc, argv) < 0) {
         snprintf(err, errlen, "DPDK EAL initialisation failed: %s (lcores %s)",
                  rte_strerror(rte_errno), lcores);
@@ -250,4 +310,8 @@ void cv_rt_fini(struct cv_rt *rt)
         rte_mempool_free(rt->pools[i]);
     free(rt);
     rte_eal_cleanup();
+    char base[256], dir[512];
+    runtime_base(base, sizeof base);
+    snprintf(dir, sizeof dir, "%s/corvid%d", base, (int)getpid());
+    remove_dir(dir);
 }

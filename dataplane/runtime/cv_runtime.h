@@ -12,7 +12,8 @@
  *   adaptive reactor therefore polls like a busy one.
  * - lcores are launched through DPDK's EAL (rte_eal_remote_launch), even in
  *   socket mode, with defaults that need no set-up (--no-huge, --no-pci,
- *   --no-shconf, a per-process --file-prefix). The main lcore runs its own reactor.
+ *   --no-shconf, a per-process --file-prefix "corvid<pid>"). The main lcore
+ *   runs its own reactor.
  * - lcores talk only through single-producer / single-consumer rte_rings of
  *   struct cv_msg pointers; messages come from rte_mempools created at
  *   start-up (a small and a large size class). No locks, no allocation per
@@ -121,6 +122,9 @@ struct cv_rt_config {
     unsigned small_size;
     unsigned large_msgs; /* messages of large_size bytes */
     unsigned large_size;
+    /* DPDK's telemetry socket (/var/run/dpdk/corvid<pid>/dpdk_telemetry.v2
+     * as root); off by default */
+    bool telemetry;
 };
 
 void cv_rt_config_defaults(struct cv_rt_config *cfg);
@@ -145,6 +149,8 @@ void cv_rt_handle_signals(void);
 
 /* Milliseconds of wall-clock time (ZooKeeper stamps transactions with it). */
 int64_t cv_rt_now_ms(void);
+/* The same clock in microseconds (request latencies). */
+int64_t cv_rt_now_us(void);
 
 #ifdef __cplusplus
 }

@@ -62,7 +62,7 @@ struct pend {
     int32_t xid;
     uint8_t has_conn;
     uint8_t pad[3];
-    int64_t t0_ms;
+    int64_t t0_us; /* when the request reached the sequencer */
     uint8_t data[];
 };
 
@@ -404,7 +404,7 @@ static uint32_t held_free(struct cv_seq *s, uint32_t idx)
 /* ---- connect ------------------------------------------------------------------ */
 
 static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
-                      const struct cv_conn_ref *ref, int32_t xid, int64_t t0_ms, const uint8_t *txn,
+                      const struct cv_conn_ref *ref, int32_t xid, int64_t t0_us, const uint8_t *txn,
                       size_t len);
 static bool pend_room(const struct cv_seq *s);
 
@@ -528,13 +528,17 @@ static void reply_header(struct cv_seq *s, uint32_t idx, int32_t xid, int32_t er
                close);
 }
 
-/* A request of this connection was answered: its counters. */
-static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_ms)
+/* A request of this connection was answered: its counters. t0_us: when it
+ * reached the sequencer (cv_rt_now_us); write: it was a write (committed). */
+static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_us, bool write)
 {
-    int64_t now = cv_rt_now_ms();
-    uint64_t lat = (uint64_t)(now - t0_ms) * 1000;
+    int64_t now_us = cv_rt_now_us();
+    uint64_t lat = now_us > t0_us ? (uint64_t)(now_us - t0_us) : 0;
+    unsigned b = lat ? 63u - (unsigned)__builtin_clzll(lat) : 0;
+    if (b > 31)
+        b = 31;
     sc->last_zxid = cv_core_last_applied(s->core);
-    sc->last_response_ms = now;
+    sc->last_response_ms = now_us / 1000;
     if (!sc->lat_count || lat < sc->lat_min_us)
         sc->lat_min_us = lat;
     if (lat > sc->lat_max_us)
@@ -547,6 +551,11 @@ static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_ms)
         s->st.lat_max_us = lat;
     s->st.lat_sum_us += lat;
     s->st.lat_count++;
+    s->st.lat_hist[b]++;
+    if (write) {
+        s->st.write_hist[b]++;
+        s->st.write_lat_sum_us += lat;
+    }
 }
 
 static void serve_read(struct cv_seq *s, uint32_t idx, const struct cv_core_req *q)
@@ -586,7 +595,7 @@ static int prepare_refused(struct cv_seq *s, uint32_t idx, const struct cv_msg *
                            int rc)
 {
     reply_header(s, idx, xid, rc == -EINVAL ? CV_ZUNIMPLEMENTED : CV_ZSYSTEMERROR, false);
-    answered(s, &s->conns[idx], m->t0);
+    answered(s, &s->conns[idx], m->t0, false);
     return 0;
 }
 
@@ -633,7 +642,7 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
             s->st.auth_failed++;
         /* AUTHFAILED: ZooKeeper answers and then closes the connection. */
         reply_header(s, idx, req.hdr.xid, err, err != 0);
-        answered(s, sc, m->t0);
+        answered(s, sc, m->t0, false);
         return 0;
     }
     if (req.hdr.type == CV_OP_SASL) {
@@ -648,7 +657,7 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
         uint8_t f[32];
         int n = cv_proto_encode_response(f, sizeof f, &r);
         send_to(s, idx, CV_MSG_SEND, f, n > 0 ? (size_t)n : 0, 1, sc->session);
-        answered(s, sc, m->t0);
+        answered(s, sc, m->t0, false);
         return 0;
     }
     if (s->ens)
@@ -661,7 +670,7 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
         if (sc->last_write_zxid > applied || m->wait > applied)
             return CV_CORE_HOLD;
         serve_read(s, idx, &q);
-        answered(s, sc, m->t0);
+        answered(s, sc, m->t0, false);
         return 0;
     }
     size_t len;
@@ -722,9 +731,9 @@ static bool request_arrived(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
     s->st.received++;
     s->st.requests++;
     sc->received++;
-    m->t0 = cv_rt_now_ms();
+    m->t0 = cv_rt_now_us();
     m->wait = -1;
-    sess_touch(s, sc, m->t0);
+    sess_touch(s, sc, m->t0 / 1000);
     if (m->len >= 12) {
         int32_t op = (int32_t)cv_jute_rd32(m->data + 8);
         sc->last_op = op_name(op);
@@ -824,7 +833,7 @@ static void ring_pop(struct pring *q)
 }
 
 static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
-                      const struct cv_conn_ref *ref, int32_t xid, int64_t t0_ms, const uint8_t *txn,
+                      const struct cv_conn_ref *ref, int32_t xid, int64_t t0_us, const uint8_t *txn,
                       size_t len)
 {
     struct pend *e = ring_push(&s->pq, len);
@@ -834,7 +843,7 @@ static void pend_push(struct cv_seq *s, int64_t zxid, int64_t session,
     if (ref)
         e->ref = *ref;
     e->xid = xid;
-    e->t0_ms = t0_ms;
+    e->t0_us = t0_us;
     memcpy(e->data, txn, len);
 }
 
@@ -853,7 +862,7 @@ static void apply_one(struct cv_seq *s, struct pend *e)
     uint32_t idx = conn_index(s, &e->ref);
     struct sconn *sc = &s->conns[idx];
     if (sc->used && sc->gen == e->ref.gen) {
-        answered(s, sc, e->t0_ms);
+        answered(s, sc, e->t0_us, true);
         if (sc->held_head)
             serve_held(s, idx); /* reads that waited for this write, in order */
     }
@@ -985,7 +994,7 @@ static void ens_reply(struct cv_seq *s, int64_t session, const uint8_t *frame, s
     sc->wq_head = (uint8_t)((sc->wq_head + 1) % CV_SEQ_WQ);
     sc->wq_n--;
     send_to(s, *c, CV_MSG_SEND, frame, len, 1, session);
-    answered(s, sc, t0);
+    answered(s, sc, t0, true);
     if (sc->held_head)
         s->ens->progress = true;
 }
@@ -1196,7 +1205,7 @@ static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
         } else {
             reply_header(s, idx, q->req->hdr.xid, CV_ZNOTREADONLY, false);
         }
-        answered(s, sc, m->t0);
+        answered(s, sc, m->t0, false);
         return 0;
     }
     if (cv_core_is_read(op)) {
@@ -1224,7 +1233,7 @@ static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
                 return CV_CORE_HOLD;
         }
         serve_read(s, idx, q);
-        answered(s, sc, m->t0);
+        answered(s, sc, m->t0, false);
         return 0;
     }
     if (sc->wq_n == CV_SEQ_WQ)
@@ -1938,14 +1947,24 @@ void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st)
     }
 }
 
+int cv_seq_snapshot_now(struct cv_seq *s)
+{
+    return cv_store_snapshot(s->store, s->core, cv_rt_now_ms());
+}
+
 void cv_seq_reset_stats(struct cv_seq *s)
 {
     cv_store_reset_stats(s->store);
-    int64_t started = s->st.started_ms;
+    /* srst resets ZooKeeper's figures; the histograms are Prometheus
+     * counters and keep counting. */
+    struct cv_seq_stats keep = s->st;
     memset(&s->st, 0, sizeof s->st);
     if (s->ens)
         s->ens->prop_last = s->ens->prop_min = s->ens->prop_max = -1;
-    s->st.started_ms = started;
+    s->st.started_ms = keep.started_ms;
+    memcpy(s->st.lat_hist, keep.lat_hist, sizeof keep.lat_hist);
+    memcpy(s->st.write_hist, keep.write_hist, sizeof keep.write_hist);
+    s->st.write_lat_sum_us = keep.write_lat_sum_us;
 }
 
 int cv_seq_foreach_conn(struct cv_seq *s, int (*fn)(void *ctx, const struct cv_seq_conn_info *c),

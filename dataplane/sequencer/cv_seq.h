@@ -119,6 +119,11 @@ struct cv_seq_stats {
     uint32_t pending_txns;  /* prepared, not yet applied (waiting for the log) */
     uint32_t held_requests; /* requests waiting in the sequencer (per-session FIFO) */
     int64_t started_ms;
+    /* request latency (arrival at the sequencer -> answer), bucket i:
+     * [2^i, 2^(i+1)) us as cv_wal_stats.hist; writes (arrival -> commit) apart */
+    uint64_t lat_hist[32];
+    uint64_t write_hist[32];
+    uint64_t write_lat_sum_us;
 };
 void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st);
 void cv_seq_reset_stats(struct cv_seq *s);
@@ -144,6 +149,9 @@ int cv_seq_disk_fd(const struct cv_seq *s);
 void cv_seq_disk_wakes(struct cv_seq *s);
 /* Storage counters (recovery, log, snapshots). */
 void cv_seq_store_stats(const struct cv_seq *s, struct cv_store_stats *out);
+/* Start a snapshot of the applied state now: 0, -EALREADY (one is being
+ * written), or -errno of fork. */
+int cv_seq_snapshot_now(struct cv_seq *s);
 
 struct cv_seq_conn_info {
     char peer[48];

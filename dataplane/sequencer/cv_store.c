@@ -323,6 +323,7 @@ static void snapshot_written(struct cv_store *st, int64_t zxid)
 {
     st->st.snapshots++;
     st->st.last_snapshot_zxid = zxid;
+    st->st.last_snapshot_ms = wall_ms();
     remember_snap(st, zxid);
 }
 
@@ -351,6 +352,7 @@ int cv_store_open(struct cv_store **out, const struct cv_store_config *cfg, stru
     st->rng = (uint64_t)mono_ns() | 1;
     st->st.recovered_snapshot_zxid = -1;
     st->st.last_snapshot_zxid = -1;
+    st->st.last_snapshot_ms = -1;
     uint64_t t0 = mono_ns();
     if (mkdir(cfg->snap_dir, 0755) < 0 && errno != EEXIST) {
         int e = -errno;

@@ -111,6 +111,7 @@ struct cv_store_stats {
     uint64_t snapshot_ms_last, snapshot_ms_max, snapshot_ms_sum; /* fork -> file in place */
     uint64_t fork_us_last, fork_us_max; /* the sequencer's pause for fork() */
     int64_t last_snapshot_zxid;
+    int64_t last_snapshot_ms; /* when that snapshot was in place (wall ms); -1: none */
     uint64_t purges;
     int64_t recovered_snapshot_zxid; /* -1: started without a snapshot */
     uint64_t recovered_records;      /* log records replayed at start */

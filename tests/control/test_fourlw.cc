@@ -365,9 +365,10 @@ TEST(FourLw, MntrQuorumModesAddPeerStateAndLeaderGauges)
     r.v.mode = CV_FOURLW_FOLLOWER;
     r.v.peer_state = "following - broadcast";
     l = lines(r.render("mntr"));
-    EXPECT_EQ("zk_synced_observers\t0", l[16]);
-    EXPECT_EQ("zk_quorum_size\t3", l[28]);
-    EXPECT_EQ(459u + 26u + 3u, l.size());
+    // no zk_synced_observers: a follower has it only as an observer master
+    EXPECT_EQ("zk_auth_failed_count\t0", l[16]);
+    EXPECT_EQ("zk_quorum_size\t3", l[27]);
+    EXPECT_EQ(459u + 26u + 2u, l.size());
     r.v.mode = CV_FOURLW_OBSERVER;
     r.v.observer_master_id = 2;
     l = lines(r.render("mntr"));

@@ -1,7 +1,9 @@
 // Prints the iteration order of ZooKeeper 3.8.0's mntr gauges (a ConcurrentHashMap
 // in DefaultMetricsProvider) for each server kind: the gauge names each registers
 // (ZooKeeperServer, QuorumZooKeeperServer, Leader/FollowerZooKeeperServer.registerMetrics)
-// put into the same map. The standalone order equals the recorded mntr.txt.
+// put into the same map. The standalone order equals the recorded mntr.txt. A
+// follower registers synced_observers only as an observer master
+// (observerMasterPort); the follower recorded in ../admin_golden has none.
 //   javac -d /tmp GaugeOrder.java && java -cp /tmp GaugeOrder > gauge_order.txt
 import java.util.concurrent.ConcurrentHashMap;
 public class GaugeOrder {
@@ -14,7 +16,7 @@ public class GaugeOrder {
     public static void main(String[] a) {
         String[][] extra = {{}, {"quorum_size","learners","synced_followers","synced_non_voting_followers",
             "synced_observers","pending_syncs","leader_uptime","last_proposal_size","max_proposal_size",
-            "min_proposal_size"}, {"quorum_size","synced_observers"}, {"quorum_size"}};
+            "min_proposal_size"}, {"quorum_size"}, {"quorum_size"}};
         String[] names = {"standalone","leader","follower","observer"};
         for (int m = 0; m < 4; m++) {
             ConcurrentHashMap<String,Integer> g = new ConcurrentHashMap<>();
