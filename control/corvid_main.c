@@ -33,6 +33,9 @@
 #include "cv_proto_replay.h"
 #include "cv_runtime.h"
 #include "cv_seq.h"
+#include "cv_http.h"
+#include "cv_metrics.h"
+#include "cv_server.h"
 #include "cv_server_fourlw.h"
 #include "cv_sock.h"
 #include "cv_store.h"
@@ -327,6 +330,7 @@ static int serve(struct cv_config *cfg)
     rc.mode = cfg->poll_mode == CV_POLL_BUSY ? CV_RT_POLL_BUSY : CV_RT_POLL_ADAPTIVE;
     rc.spin_us = (unsigned)cfg->poll_spin_us;
     rc.eal_extra = cfg->eal_args[0] ? cfg->eal_args : NULL;
+    rc.telemetry = cfg->telemetry;
     unsigned io_lcores[CV_RT_MAX_LCORES], nio = 0;
     if (cfg->nio_lcores) {
         for (unsigned i = 0; i < cfg->nio_lcores; i++)
@@ -456,22 +460,33 @@ static int serve(struct cv_config *cfg)
     const char *mnu = cv_config_extra(cfg, "znode.container.maxNeverUsedIntervalMs");
     qc.core.container_max_never_used_ms = mnu ? atoll(mnu) : 0;
 
-    static struct cv_server_4lw s4;
+    static struct cv_server srv;
     static char version[160];
     cv_fourlw_version_string(CV_VERSION, __DATE__, version, sizeof version);
-    s4.cfg = cfg;
-    s4.version = version;
-    cv_fourlw_env_probe(&s4.env);
-    s4.conns_cap = (size_t)nio * conns_per_io;
-    s4.conns = calloc(s4.conns_cap, sizeof *s4.conns);
-    s4.sessions_cap = 256;
-    s4.sessions = calloc(s4.sessions_cap, sizeof *s4.sessions);
-    struct cv_seq_hooks hooks = {&s4, cv_server_fourlw};
+    srv.cfg = cfg;
+    srv.version = version;
+    cv_fourlw_env_probe(&srv.env);
+    srv.conns_cap = (size_t)nio * conns_per_io;
+    srv.conns = calloc(srv.conns_cap, sizeof *srv.conns);
+    srv.sessions_cap = 256;
+    srv.sessions = calloc(srv.sessions_cap, sizeof *srv.sessions);
+    /* The counter registry: a slot per reactor (slot i is reactor i's). */
+    srv.metrics = cv_metrics_new();
+    /* The admin mailbox's buffer: what wchp / dump / cons copy out of the
+     * sequencer (cut short, and said so, beyond it). */
+    if (cfg->admin_enabled)
+        srv.ctl = cv_ctl_new(64u << 20);
+    struct cv_seq_hooks hooks = {&srv, cv_server_fourlw};
     struct cv_seq *seq;
-    if (!s4.conns || !s4.sessions) {
+    if (!srv.conns || !srv.sessions || !srv.metrics || (cfg->admin_enabled && !srv.ctl)) {
         fprintf(stderr, "corvid: out of memory\n");
         return 1;
     }
+    static struct cv_lcore_pub pubs[CV_RT_MAX_LCORES];
+    for (unsigned r = 0; r < rc.nlcores; r++)
+        cv_lcore_pub_init(&pubs[r], cv_metrics_claim(srv.metrics, r, rc.lcores[r]),
+                          cv_rt_reactor(rt, r));
+    srv.seq_slot = pubs[0].slot;
     int sr = cv_seq_new(&seq, rt, &qc, to_seq, from_seq, nio, &hooks, err, sizeof err);
     if (sr) {
         fprintf(stderr, "corvid: %s\n", err);
@@ -490,12 +505,17 @@ static int serve(struct cv_config *cfg)
             snap_dir, from, sst.recovered_records, sst.recovery_ms,
             (uint64_t)cv_core_last_applied(cv_seq_core(seq)));
     cv_reactor_add(cv_rt_reactor(rt, 0), cv_seq_poll, seq, "sequencer");
+    pubs[0].srv = &srv;
+    pubs[0].seq = seq;
     for (unsigned i = 0; i < nio; i++) {
         for (unsigned r = 0; r < rc.nlcores; r++) {
             if (rc.lcores[r] != io_lcores[i])
                 continue;
             struct cv_reactor *re = cv_rt_reactor(rt, r);
             cv_reactor_add(re, cv_io_poll, ios[i], "io");
+            pubs[r].io = ios[i];
+            pubs[r].to_seq = to_seq[i];
+            pubs[r].from_seq = from_seq[i];
             if (!re->idle) {
                 re->idle = cv_io_idle;
                 re->idle_ctx = ios[i];
@@ -509,6 +529,38 @@ static int serve(struct cv_config *cfg)
             }
         }
     }
+    for (unsigned r = 0; r < rc.nlcores; r++)
+        cv_reactor_add(cv_rt_reactor(rt, r), cv_server_lcore_poll, &pubs[r], "metrics");
+    cv_server_publish_seq(&srv, seq);
+    struct cv_http_config hc;
+    cv_http_config_defaults(&hc);
+    hc.admin_enabled = cfg->admin_enabled;
+    hc.admin_addr = cfg->admin_addr;
+    hc.admin_port = cfg->admin_port;
+    hc.idle_timeout_s = (unsigned)((cfg->admin_idle_timeout_ms + 999) / 1000);
+    hc.metrics_port = cfg->metrics_port > 0 ? (uint16_t)cfg->metrics_port : 0;
+    hc.metrics_addr = cfg->metrics_addr;
+    hc.lcores = rc.lcores;
+    hc.nlcores = rc.nlcores;
+    struct cv_http *http = NULL;
+    int hr = cv_http_start(&http, &hc, &srv, err, sizeof err);
+    if (err[0]) /* as ZooKeeper: an admin server that cannot start is not fatal */
+        fprintf(stderr, "corvid: warning: %s\n", err);
+    else if (hr)
+        fprintf(stderr, "corvid: warning: HTTP servers: %s\n", strerror(-hr));
+    if (hc.admin_enabled && http)
+        fprintf(stderr, "corvid: admin server (ZooKeeper's AdminServer API) on %s:%u/commands\n",
+                hc.admin_addr, hc.admin_port);
+    if (hc.metrics_port && http)
+        fprintf(stderr, "corvid: Prometheus metrics on %s:%u/metrics\n", hc.metrics_addr,
+                hc.metrics_port);
+    if (cfg->telemetry) {
+        if (cv_http_register_telemetry(&srv) == 0)
+            fprintf(stderr, "corvid: DPDK telemetry: dpdk-telemetry.py -f corvid%d (/corvid/...)\n",
+                    (int)getpid());
+        else
+            fprintf(stderr, "corvid: warning: cannot register the DPDK telemetry commands\n");
+    }
     cv_rt_handle_signals();
     char mode[96] = "standalone";
     if (distributed)
@@ -519,6 +571,7 @@ static int serve(struct cv_config *cfg)
             rc.mode == CV_RT_POLL_BUSY ? "busy" : "adaptive");
     cv_rt_run(rt);
     fprintf(stderr, "corvid: stopping\n");
+    cv_http_stop(http);
     cv_seq_free(seq);
     for (unsigned i = 0; i < nio; i++)
         cv_io_free(ios[i]);

@@ -157,7 +157,10 @@ struct cv_config {
     bool admin_enabled;            /* admin.enableServer */
     uint16_t admin_port;           /* admin.serverPort */
     char admin_addr[CV_CONFIG_HOST_MAX];
+    int64_t admin_idle_timeout_ms;            /* admin.idleTimeout */
     char metrics_provider[CV_CONFIG_STR_MAX]; /* metricsProvider.className */
+    int32_t metrics_port;                     /* metricsProvider.httpPort; -1: off */
+    char metrics_addr[CV_CONFIG_HOST_MAX];    /* metricsProvider.httpHost */
     /* ---- stored, not acted on (no TLS / SASL / multi-address in corvid) ---- */
     int32_t secure_client_port; /* -1 = unset (ZooKeeper's conf prints -1) */
     char secure_client_addr[CV_CONFIG_HOST_MAX];
@@ -180,6 +183,7 @@ struct cv_config {
     uint16_t sequencer_lcore; /* corvid.sequencerLcore (one of lcores) */
     enum cv_config_poll poll_mode;
     int32_t poll_spin_us; /* corvid.pollSpinUs: adaptive mode's spin before sleeping */
+    bool telemetry;       /* corvid.telemetry: DPDK's telemetry socket */
     enum cv_config_transport transport;
     char eal_args[CV_CONFIG_STR_MAX];            /* corvid.eal: extra DPDK EAL arguments */
     uint32_t max_sessions;                       /* corvid.maxSessions: same on every server */

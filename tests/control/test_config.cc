@@ -219,7 +219,7 @@ TEST(Config, EveryKeyIsParsed)
     EXPECT_STREQ("127.0.0.1", c.admin_addr);
     EXPECT_STREQ("/cmds", cv_config_extra(&c, "admin.commandURL"));
     EXPECT_STREQ("org.example.Prom", c.metrics_provider);
-    EXPECT_STREQ("7000", cv_config_extra(&c, "metricsProvider.httpPort"));
+    EXPECT_EQ(7000, c.metrics_port);
     EXPECT_STREQ("10.0.0.1", c.secure_client_addr);
     EXPECT_EQ(2191, c.observer_master_port);
     EXPECT_FALSE(c.multi_address);

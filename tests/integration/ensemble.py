@@ -14,7 +14,8 @@ The ensemble counterpart of zkserver.py; independent of pytest and kazoo.
 zoo.cfg (the same keys for both kinds):
     tickTime, initLimit, syncLimit, dataDir (with a myid file), clientPort,
     clientPortAddress=127.0.0.1, maxClientCnxns=0, 4lw.commands.whitelist=*,
-    admin.enableServer=false, extendedTypesEnabled=true,
+    admin.enableServer=false, metricsProvider.httpPort=0 (no /metrics),
+    extendedTypesEnabled=true,
     server.N=127.0.0.1:quorumPort:electionPort[:observer];127.0.0.1:clientPort
     ZooKeeper: forceSync=no unless extra_cfg says otherwise (as zkserver.py),
                peerType=observer on observers
@@ -333,6 +334,7 @@ class Ensemble(object):
             "maxClientCnxns": 0,
             "4lw.commands.whitelist": "*",
             "admin.enableServer": "false",
+            "metricsProvider.httpPort": "0",
             "extendedTypesEnabled": "true",
         }
         if self.kind == "zookeeper":

@@ -141,6 +141,7 @@ class Server:
             "maxClientCnxns": 0,
             "4lw.commands.whitelist": "*",
             "admin.enableServer": "false",
+            "metricsProvider.httpPort": "0",
             "extendedTypesEnabled": "true",
         }
         if self.want_data_log_dir:
