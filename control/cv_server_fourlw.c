@@ -12,10 +12,13 @@ void cv_server_conn_record(const struct cv_seq_conn_info *c, struct cv_fourlw_co
     memset(o, 0, sizeof *o);
     struct sockaddr_in *a4 = (struct sockaddr_in *)&o->remote;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->remote;
-    if (inet_pton(AF_INET, c->peer, &a4->sin_addr) == 1)
+    if (inet_pton(AF_INET, c->peer, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, c->peer, &a6->sin6_addr) == 1)
+        a4->sin_port = htons(c->port);
+    } else if (inet_pton(AF_INET6, c->peer, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(c->port);
+    }
     o->interest_ops = 1;
     o->received = (int64_t)c->received;
     o->sent = (int64_t)c->sent;

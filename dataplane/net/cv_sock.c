@@ -33,6 +33,7 @@ struct conn {
     uint32_t ip; /* index in the per-IP table */
     int64_t session;
     char peer[48];
+    uint16_t peer_port;
 };
 
 struct ip_count {
@@ -188,6 +189,7 @@ static int to_seq(struct cv_io *io, struct conn *c, uint16_t type, const void *d
     if (len)
         memcpy(m->data, data, len);
     memcpy(m->peer, c->peer, sizeof m->peer);
+    m->peer_port = c->peer_port;
     if (rte_ring_enqueue(io->to_seq, m) != 0) {
         cv_msg_put(io->rt, m);
         return -ENOBUFS;
@@ -256,10 +258,14 @@ static int do_accept(struct cv_io *io)
             break;
         work++;
         char peer[48] = "";
-        if (ss.ss_family == AF_INET)
+        uint16_t peer_port = 0;
+        if (ss.ss_family == AF_INET) {
             inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof peer);
-        else if (ss.ss_family == AF_INET6)
+            peer_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof peer);
+            peer_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
         if (io->nfree == 0) {
             io->st.refused_full++;
             close(fd);
@@ -284,6 +290,7 @@ static int do_accept(struct cv_io *io)
         c->ip = ip;
         io->ips[ip].n++;
         snprintf(c->peer, sizeof c->peer, "%s", peer);
+        c->peer_port = peer_port;
         c->in_cap = 4096;
         c->in = malloc(c->in_cap);
         c->out_cap = 4096;

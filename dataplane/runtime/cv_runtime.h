@@ -62,11 +62,12 @@ struct cv_conn_ref {
 
 struct cv_msg {
     uint16_t type;
-    uint16_t pool;    /* which pool it came from */
-    uint32_t len;     /* bytes in data */
-    uint32_t cap;     /* room in data */
-    uint32_t answers; /* CV_MSG_SEND: requests of this connection it answers */
-    uint32_t pad2;
+    uint16_t pool;      /* which pool it came from */
+    uint32_t len;       /* bytes in data */
+    uint32_t cap;       /* room in data */
+    uint32_t answers;   /* CV_MSG_SEND: requests of this connection it answers */
+    uint16_t peer_port; /* CV_MSG_CONNECT: the client's TCP port */
+    uint16_t pad2;
     struct cv_conn_ref conn;
     int64_t session;
     int64_t zxid;  /* the sequencer's last applied zxid when it sent this */

@@ -24,6 +24,7 @@ struct sconn {
     int32_t timeout;
     struct cv_acl_auth auth;
     char peer[48];
+    uint16_t peer_port;
     uint64_t received, sent;
     int64_t established_ms, last_response_ms;
     int32_t last_cxid;
@@ -424,6 +425,7 @@ static bool handle_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
     sc->last_zxid = -1;
     sc->established_ms = cv_rt_now_ms();
     snprintf(sc->peer, sizeof sc->peer, "%s", m->peer);
+    sc->peer_port = m->peer_port;
     cv_acl_auth_init(&sc->auth);
     cv_acl_auth_add_ip(&sc->auth, sc->peer, strlen(sc->peer)); /* ZooKeeper's ip auth */
     s->st.received++;
@@ -1978,6 +1980,7 @@ int cv_seq_foreach_conn(struct cv_seq *s, int (*fn)(void *ctx, const struct cv_s
         struct cv_seq_conn_info info;
         memset(&info, 0, sizeof info);
         snprintf(info.peer, sizeof info.peer, "%s", c->peer);
+        info.port = c->peer_port;
         info.session = c->session;
         info.timeout = c->timeout;
         info.received = c->received;

@@ -155,6 +155,7 @@ int cv_seq_snapshot_now(struct cv_seq *s);
 
 struct cv_seq_conn_info {
     char peer[48];
+    uint16_t port;
     int64_t session;
     int32_t timeout;
     uint64_t received, sent;
