@@ -217,10 +217,8 @@ static const char *find_crlfcrlf(const char *p, size_t len)
     return NULL;
 }
 
-/* Parses the header block [p, p+len) (no final CRLFCRLF). Sets status,
- * reason, *content_length (-1 when absent). */
-static int parse_head(const char *p, size_t len, struct cv_http_response *resp,
-                      long long *content_length, char *err, size_t errlen)
+int cv_http_parse_head(const char *p, size_t len, struct cv_http_response *resp,
+                       long long *content_length, char *err, size_t errlen)
 {
     const char *end = p + len;
     const char *eol = memchr(p, '\r', len);
@@ -339,7 +337,7 @@ static int http_exchange(int fd, const char *req, size_t reqlen, const char *met
         goto out;
     }
     long long cl;
-    rc = parse_head(b.p, hlen, resp, &cl, err, errlen);
+    rc = cv_http_parse_head(b.p, hlen, resp, &cl, err, errlen);
     if (rc != CV_HTTP_OK)
         goto out;
     if ((resp->status >= 100 && resp->status < 200) || resp->status == 204 || resp->status == 304 ||
@@ -1125,7 +1123,7 @@ int cv_ctl_fmt_status(const struct cv_ctl_reply *mon, const struct cv_ctl_reply 
         snprintf(cell[0][c], sizeof cell[0][c], "%s", head[c]);
     for (size_t i = 0; i < n; i++) {
         char(*row)[160] = cell[i + 1];
-        snprintf(row[ST_MEMBER], sizeof row[ST_MEMBER], "%s", mon[i].label);
+        snprintf(row[ST_MEMBER], sizeof row[ST_MEMBER], "%.159s", mon[i].label);
         json_t *m = NULL;
         char e[CV_CTL_ERRLEN];
         if (mon[i].result == CV_CTL_OK)

@@ -74,6 +74,13 @@ int cv_http_request(const char *host, const char *port, const char *method, cons
                     int timeout_ms, struct cv_http_response *resp, char *err, size_t errlen);
 void cv_http_response_free(struct cv_http_response *resp);
 
+/* The response's header block [p, p+len) (status line and headers, without
+ * the final CRLFCRLF): sets resp->status and resp->reason and
+ * *content_length (-1 when absent). CV_HTTP_OK, or an error with err set.
+ * (cv_http_request's decoder, exposed for its fuzz target.) */
+int cv_http_parse_head(const char *p, size_t len, struct cv_http_response *resp,
+                       long long *content_length, char *err, size_t errlen);
+
 /*
  * "H", "H:P", "[V6]", "[V6]:P", or a bare IPv6 literal (two colons or more,
  * no port). default_port fills a missing port. Returns 0, or -1 (err set)
