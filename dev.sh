@@ -14,15 +14,18 @@ cd "$(dirname "$0")"
 ROOT=$PWD
 JOBS=${JOBS:-$(nproc)}
 
-# Debian 12 package names. Build: compiler, cmake, DPDK, ISA-L, libnuma, liburing,
-# GoogleTest. Fuzz: clang + its runtime (libFuzzer). Tests: the real ZooKeeper
-# server and clients (kazoo, the C client, zkCli, the Java client).
+# Debian 12 package names. Build: compiler, cmake, DPDK (and its
+# dpdk-telemetry.py), ISA-L, libnuma, liburing, GoogleTest, libmicrohttpd and
+# jansson (the admin and metrics HTTP servers, corvidctl). Fuzz: clang + its
+# runtime (libFuzzer). Tests: the real ZooKeeper server and clients (kazoo, the
+# C client, zkCli, the Java client), Prometheus' Python parser.
 PACKAGES=(
   build-essential cmake pkg-config git
   dpdk-dev libisal-dev libnuma-dev liburing-dev libgtest-dev libssl-dev
+  libmicrohttpd-dev libjansson-dev
   clang libclang-rt-14-dev clang-format
   zookeeper python3 python3-kazoo python3-pure-sasl python3-pytest libzookeeper-mt-dev default-jdk-headless
-  netcat-openbsd
+  python3-prometheus-client netcat-openbsd curl
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -115,6 +118,8 @@ cmd_ensemble() {
       echo "dataDir=$dir/$i/data"
       echo "4lw.commands.whitelist=*"
       echo "corvid.secret=$(cat "$dir/secret")"
+      echo "admin.serverPort=$((8079 + i))"           # /commands on 8080, 8081, ...
+      echo "metricsProvider.httpPort=$((6999 + i))"   # /metrics on 7000, 7001, ...
       echo "corvid.lcores=$(( (i - 1) % $(nproc) ))"   # spread the members over the CPUs
       # more members than CPUs: sleep when idle instead of spinning
       [ "$n" -gt "$(nproc)" ] && echo "corvid.pollSpinUs=0"
@@ -133,6 +138,8 @@ cmd_ensemble() {
   hosts=$(seq -s, -f "127.0.0.1:%g" 2181 $((2180 + n)))
   echo "corvid ensemble of $n: clients connect to $hosts"
   echo "logs: $dir/<id>/corvid.log; 'echo srvr | nc 127.0.0.1 2181' shows a member's mode; Ctrl-C stops all"
+  echo "admin: http://127.0.0.1:8080/commands .. :$((8079 + n)); metrics: http://127.0.0.1:7000/metrics .. :$((6999 + n))"
+  echo "status: build/control/corvidctl --host $(seq -s, -f "127.0.0.1:%g" 8080 $((8079 + n))) status"
   wait -n "${pids[@]}" || true
   echo "dev.sh ensemble: a member exited; stopping the others (see its log)" >&2
 }

@@ -243,7 +243,9 @@ const char cv_config_embedded[] = "tickTime=2000\n"
                                   "clientPort=2181\n"
                                   "clientPortAddress=127.0.0.1\n"
                                   "dataDir=./data\n"
-                                  "maxClientCnxns=60\n";
+                                  "maxClientCnxns=60\n"
+                                  "admin.serverAddress=127.0.0.1\n"
+                                  "metricsProvider.httpHost=127.0.0.1\n";
 
 /* ---- messages ------------------------------------------------------------- */
 

@@ -262,6 +262,7 @@ def test_counters_add_up_to_what_clients_sent():
     s = admin_server({"corvid.lcores": "0,1", "corvid.ioLcores": "0,1",
                       "corvid.pollSpinUs": "0"})
     try:
+        time.sleep(0.05)    # the lcores publish every millisecond: the harness's ruok/srvr land
         before, _ = prom(s.metrics_port)
         conns, per = 6, 400
         with time_limit(60, "pipelined load"):
