@@ -161,7 +161,7 @@ static unsigned zk_command(struct cv_http *h, struct MHD_Connection *conn, const
         *body = json_body(c->name, "the sequencer did not answer in time", NULL);
         return 503;
     }
-    cv_metrics_read(srv->metrics, r);
+    cv_server_read(srv, r);
     struct cv_fourlw_view v;
     cv_server_view(srv, r, &v);
     if (what & CV_CTL_CONNS) {
@@ -368,7 +368,7 @@ static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *conn, const 
     struct cv_metrics_read *r = malloc(sizeof *r);
     if (!r)
         return MHD_NO;
-    cv_metrics_read(h->srv->metrics, r);
+    cv_server_read(h->srv, r);
     struct cv_prom_info info = {h->srv->version, state_name(r->v[CV_M_MODE]),
                                 cv_config_distributed(h->srv->cfg) ? h->srv->cfg->my_id : 0};
     char *out = NULL;
@@ -506,7 +506,7 @@ static int tel_metrics(const char *cmd, const char *params, struct rte_tel_data 
     struct cv_metrics_read *r = malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
-    cv_metrics_read(tel_srv->metrics, r);
+    cv_server_read(tel_srv, r);
     rte_tel_data_start_dict(d);
     for (int id = 0; id < CV_M_COUNT; id++)
         tel_value(d, cv_metric_defs[id].name, r->v[id], cv_metric_defs[id].flags & CV_MF_SIGNED);

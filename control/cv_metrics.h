@@ -191,7 +191,7 @@ enum cv_metric_kind { CV_METRIC_COUNTER, CV_METRIC_GAUGE };
       "Messages waiting in the ring to the sequencer")                                             \
     X(IO_RING_FROM_SEQ, GAUGE, CV_MF_PER_LCORE, "corvid_ring_from_sequencer_depth", NULL, 1,       \
       "Messages waiting in the ring from the sequencer")                                           \
-    /* ---- the process ---------------------------------------------------- */                    \
+    /* ---- the process: filled at read time (cv_server_read), not published */                    \
     X(OPEN_FDS, GAUGE, 0, "open_file_descriptor_count", "open_file_descriptor_count", 1,           \
       "Open file descriptors")                                                                     \
     X(MAX_FDS, GAUGE, 0, "max_file_descriptor_count", "max_file_descriptor_count", 1,              \

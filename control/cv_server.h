@@ -114,6 +114,11 @@ int cv_server_lcore_poll(void *pub);
 /* The sequencer's figures into its slot (sequencer lcore). */
 void cv_server_publish_seq(struct cv_server *srv, struct cv_seq *seq);
 
+/* Read the registry (cv_metrics_read) plus the process' figures, which
+ * nobody publishes (they read /proc: no lcore should): open and maximum
+ * file descriptors. Every reader of the registry calls this. */
+void cv_server_read(const struct cv_server *srv, struct cv_metrics_read *r);
+
 /* v's scalars from r (plus cfg, version, env); mntr_lookup answers from r
  * (ctx must stay valid while v is rendered: pass r). Lists stay empty. */
 void cv_server_view(const struct cv_server *srv, const struct cv_metrics_read *r,

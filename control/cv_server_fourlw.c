@@ -94,7 +94,7 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     struct cv_core *core = cv_seq_core(seq);
     cv_server_publish_seq(srv, seq);
     static struct cv_metrics_read r; /* the sequencer lcore's only */
-    cv_metrics_read(srv->metrics, &r);
+    cv_server_read(srv, &r);
     struct cv_fourlw_view v;
     cv_server_view(srv, &r, &v);
     if (memcmp(cmd, "dirs", 4) == 0 || memcmp(cmd, "conf", 4) == 0) {

@@ -192,13 +192,6 @@ static void publish_lcore(struct cv_lcore_pub *p)
     }
 }
 
-static void publish_process(struct cv_metrics_slot *sl)
-{
-    SET(OPEN_FDS, open_fds());
-    struct rlimit rl;
-    SET(MAX_FDS, getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 0);
-}
-
 #undef SET
 #undef SETI
 
@@ -362,17 +355,20 @@ int cv_server_lcore_poll(void *arg)
         return 0;
     p->next_tsc = now + p->period_tsc;
     publish_lcore(p);
-    if (p->srv) {
+    if (p->srv)
         cv_server_publish_seq(p->srv, p->seq);
-        /* the process' figures, every 100 ms (they read /proc) */
-        static unsigned every;
-        if (every++ % 100 == 0)
-            publish_process(p->slot);
-    }
     return 0;
 }
 
 /* ---- views ------------------------------------------------------------------- */
+
+void cv_server_read(const struct cv_server *srv, struct cv_metrics_read *r)
+{
+    cv_metrics_read(srv->metrics, r);
+    r->v[CV_M_OPEN_FDS] = open_fds();
+    struct rlimit rl;
+    r->v[CV_M_MAX_FDS] = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (int64_t)rl.rlim_cur : 0;
+}
 
 static bool lookup(void *ctx, const char *key, double *value)
 {

@@ -133,6 +133,7 @@ struct cv_seq {
     unsigned exp_n, exp_i;
     struct ens *ens;   /* NULL: standalone */
     uint32_t nreval;   /* ensemble: connections revalidating a session */
+    uint32_t nused;    /* connections in use (conns[].used) */
     bool disk_wakes;   /* a log completion wakes the idle reactor */
     uint32_t sync_ctr; /* ensemble: tags cv_zab_sync requests */
 };
@@ -417,6 +418,7 @@ static void take_session(struct cv_seq *s, uint32_t idx, int64_t session);
 static bool handle_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
 {
     struct sconn *sc = &s->conns[idx];
+    s->nused += !sc->used;
     memset(sc, 0, sizeof *sc);
     sc->used = true;
     sc->gen = m->conn.gen;
@@ -1748,6 +1750,7 @@ int cv_seq_poll(void *arg)
                     forget_session(s, idx);
                     conn_release(s, idx, m->conn, false);
                     sc->used = false;
+                    s->nused--;
                 }
                 break;
             }
@@ -1938,15 +1941,13 @@ int cv_seq_peer_fd(const struct cv_seq *s)
 
 void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st)
 {
+    /* O(connections holding requests): the control plane asks every ms */
     *st = s->st;
-    st->connections = 0;
+    st->connections = s->nused;
     st->held_requests = 0;
     st->pending_txns = s->pq.count;
-    size_t n = (size_t)s->nio * s->cfg.conns_per_io;
-    for (size_t i = 0; i < n; i++) {
-        st->connections += s->conns[i].used;
-        st->held_requests += s->conns[i].nheld;
-    }
+    for (uint32_t i = 0; i < s->nheld_conns; i++)
+        st->held_requests += s->conns[s->held_conns[i]].nheld;
 }
 
 int cv_seq_snapshot_now(struct cv_seq *s)
