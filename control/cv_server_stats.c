@@ -113,6 +113,7 @@ void cv_server_publish_seq(struct cv_server *srv, struct cv_seq *seq)
     SET(PENDING_TXNS, st.pending_txns);
     SET(HELD_REQUESTS, st.held_requests);
     SET(CONNECTIONS, st.connections);
+    SET(SESSIONS_CONNECTED, st.sessions_here);
     SETI(STARTED_MS, st.started_ms);
     uint64_t wcount = 0;
     for (int b = 0; b < 32; b++)

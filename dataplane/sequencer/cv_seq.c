@@ -134,6 +134,7 @@ struct cv_seq {
     struct ens *ens;   /* NULL: standalone */
     uint32_t nreval;   /* ensemble: connections revalidating a session */
     uint32_t nused;    /* connections in use (conns[].used) */
+    uint32_t nmapped;  /* sessions with a connection here (the session map) */
     bool disk_wakes;   /* a log completion wakes the idle reactor */
     uint32_t sync_ctr; /* ensemble: tags cv_zab_sync requests */
 };
@@ -168,6 +169,7 @@ static void map_put(struct cv_seq *s, int64_t session, uint32_t conn)
         i = (i + 1) & s->map_mask;
     s->map_key[i] = session;
     s->map_val[i] = conn;
+    s->nmapped++;
 }
 
 static void map_del(struct cv_seq *s, int64_t session)
@@ -178,6 +180,7 @@ static void map_del(struct cv_seq *s, int64_t session)
             return;
         i = (i + 1) & s->map_mask;
     }
+    s->nmapped--;
     /* backward-shift deletion keeps probe chains intact */
     uint32_t j = i;
     for (;;) {
@@ -1944,6 +1947,7 @@ void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st)
     /* O(connections holding requests): the control plane asks every ms */
     *st = s->st;
     st->connections = s->nused;
+    st->sessions_here = s->nmapped;
     st->held_requests = 0;
     st->pending_txns = s->pq.count;
     for (uint32_t i = 0; i < s->nheld_conns; i++)

@@ -116,6 +116,7 @@ struct cv_seq_stats {
     uint64_t lat_min_us, lat_max_us, lat_sum_us, lat_count;
     uint64_t requests, writes, reads, connects, expired, auth_failed, malformed;
     uint32_t connections;
+    uint32_t sessions_here; /* sessions whose connection is to this server */
     uint32_t pending_txns;  /* prepared, not yet applied (waiting for the log) */
     uint32_t held_requests; /* requests waiting in the sequencer (per-session FIFO) */
     int64_t started_ms;

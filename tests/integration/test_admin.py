@@ -243,6 +243,8 @@ def test_metrics_parse_with_prometheus_and_agree_with_mntr(srv, populated):
               "approximate_data_size", "num_alive_connections"):
         assert sample(fams, k) == float(m[k]), k
     assert sample(fams, "corvid_info", {"server_state": "standalone"}) == 1
+    # sessions by state: live, and connected here (the populated session)
+    assert sample(fams, "corvid_sessions_connected") == sample(fams, "global_sessions") >= 1
     h = fams["corvid_request_latency_seconds"]
     buckets = [s.value for s in h.samples if s.name.endswith("_bucket")]
     assert buckets == sorted(buckets) and buckets[-1] == sample(
