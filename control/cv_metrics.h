@@ -203,7 +203,9 @@ enum cv_metric_kind { CV_METRIC_COUNTER, CV_METRIC_GAUGE };
       "Time from a request's arrival at the sequencer to its answer")                              \
     X(LOG_WRITE, "corvid_log_write_seconds", "Duration of one log write (group commit)")           \
     X(COMMIT_LATENCY, "corvid_commit_latency_seconds",                                             \
-      "Time from a write's proposal to its commit (quorum acknowledged and logged here)")
+      "Time from a client's write reaching the sequencer to its commit and answer")                \
+    X(PROPOSAL_COMMIT, "corvid_proposal_commit_seconds",                                           \
+      "Ensemble: time from a proposal reaching this member's log queue to its commit here")
 
 enum cv_metric_id {
 #define CV_M_ENUM(id, kind, flags, name, zk, scale, help) CV_M_##id,

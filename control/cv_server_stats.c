@@ -120,6 +120,7 @@ void cv_server_publish_seq(struct cv_server *srv, struct cv_seq *seq)
         wcount += st.write_hist[b];
     cv_hist_publish(sl, CV_H_REQUEST_LATENCY, st.lat_hist, 32, st.lat_count, st.lat_sum_us);
     cv_hist_publish(sl, CV_H_COMMIT_LATENCY, st.write_hist, 32, wcount, st.write_lat_sum_us);
+    cv_hist_publish(sl, CV_H_PROPOSAL_COMMIT, st.prop_hist, 32, st.prop_count, st.prop_sum_us);
 
     SETI(ZXID, cv_core_last_applied(core));
     struct cv_tree *t = cv_core_tree(core);

@@ -75,7 +75,14 @@ struct pring {
 };
 
 /* Ensemble: the state of a member beyond the standalone sequencer. */
+/* When a proposal reached this member's log queue (zxid-tagged slots). */
+#define CV_SEQ_PROP_TIMES 4096
+struct prop_time {
+    int64_t zxid, us;
+};
+
 struct ens {
+    struct prop_time prop_t[CV_SEQ_PROP_TIMES];
     struct cv_zab *zab;
     struct cv_pnet *pnet;
     struct cv_pnet_cb pcb;
@@ -1376,7 +1383,11 @@ static void h_append(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
     struct cv_seq *s = ctx;
     if (!ring_room(&s->pq, len))
         ens_fatal("the log queue is full (the disk is far behind)", zxid);
-    pend_push(s, zxid, 0, NULL, 0, 0, txn, len);
+    int64_t now_us = cv_rt_now_us();
+    pend_push(s, zxid, 0, NULL, 0, now_us, txn, len);
+    struct prop_time *pt = &s->ens->prop_t[(uint64_t)zxid % CV_SEQ_PROP_TIMES];
+    pt->zxid = zxid;
+    pt->us = now_us;
 }
 
 static void h_truncate(void *ctx, int64_t zxid)
@@ -1410,6 +1421,16 @@ static void h_apply(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
     s->cur_has = false;
     if (cv_core_apply(s->core, txn, len, &s->sink))
         ens_fatal("a committed transaction could not be applied", zxid);
+    struct prop_time *pt = &s->ens->prop_t[(uint64_t)zxid % CV_SEQ_PROP_TIMES];
+    if (pt->zxid == zxid) { /* proposal -> commit latency (not for synced history) */
+        int64_t now_us = cv_rt_now_us();
+        uint64_t lat = now_us > pt->us ? (uint64_t)(now_us - pt->us) : 0;
+        unsigned b = lat ? 63u - (unsigned)__builtin_clzll(lat) : 0;
+        s->st.prop_hist[b > 31 ? 31 : b]++;
+        s->st.prop_count++;
+        s->st.prop_sum_us += lat;
+        pt->zxid = 0;
+    }
     int64_t now = cv_rt_now_ms();
     cv_store_applied(s->store, s->core, 1, now);
     s->ens->progress = true;
@@ -1972,6 +1993,9 @@ void cv_seq_reset_stats(struct cv_seq *s)
     memcpy(s->st.lat_hist, keep.lat_hist, sizeof keep.lat_hist);
     memcpy(s->st.write_hist, keep.write_hist, sizeof keep.write_hist);
     s->st.write_lat_sum_us = keep.write_lat_sum_us;
+    memcpy(s->st.prop_hist, keep.prop_hist, sizeof keep.prop_hist);
+    s->st.prop_count = keep.prop_count;
+    s->st.prop_sum_us = keep.prop_sum_us;
 }
 
 int cv_seq_foreach_conn(struct cv_seq *s, int (*fn)(void *ctx, const struct cv_seq_conn_info *c),

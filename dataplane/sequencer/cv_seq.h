@@ -125,6 +125,9 @@ struct cv_seq_stats {
     uint64_t lat_hist[32];
     uint64_t write_hist[32];
     uint64_t write_lat_sum_us;
+    /* ensemble: proposal handed to this member's log -> committed here */
+    uint64_t prop_hist[32];
+    uint64_t prop_count, prop_sum_us;
 };
 void cv_seq_get_stats(const struct cv_seq *s, struct cv_seq_stats *st);
 void cv_seq_reset_stats(struct cv_seq *s);
