@@ -18,14 +18,15 @@ JOBS=${JOBS:-$(nproc)}
 # dpdk-telemetry.py), ISA-L, libnuma, liburing, GoogleTest, libmicrohttpd and
 # jansson (the admin and metrics HTTP servers, corvidctl). Fuzz: clang + its
 # runtime (libFuzzer). Tests: the real ZooKeeper server and clients (kazoo, the
-# C client, zkCli, the Java client), Prometheus' Python parser.
+# C client, zkCli, the Java client), Prometheus itself (a real scrape, and
+# promtool's lint) and its Python parser.
 PACKAGES=(
   build-essential cmake pkg-config git
   dpdk-dev libisal-dev libnuma-dev liburing-dev libgtest-dev libssl-dev
   libmicrohttpd-dev libjansson-dev
   clang libclang-rt-14-dev clang-format
   zookeeper python3 python3-kazoo python3-pure-sasl python3-pytest libzookeeper-mt-dev default-jdk-headless
-  python3-prometheus-client netcat-openbsd curl
+  prometheus python3-prometheus-client netcat-openbsd curl
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -189,7 +189,7 @@ static unsigned zk_command(struct cv_http *h, struct MHD_Connection *conn, const
     x.leader_id = r->v[CV_M_LEADER_ID];
     x.leader_ip = x.leader_id > 0 ? leader_host(srv->cfg, x.leader_id) : NULL;
     x.last_snapshot_zxid = r->v[CV_M_SNAPSHOT_ZXID];
-    x.last_snapshot_time_ms = r->v[CV_M_SNAPSHOT_TIME_MS];
+    x.last_snapshot_time_ms = r->v[CV_M_SNAPSHOT_TIME_MS] > 0 ? r->v[CV_M_SNAPSHOT_TIME_MS] : -1;
     x.trace_mask_arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "traceMask");
     x.clock_offset_ms = mono_minus_wall_ms();
     x.fsync_threshold_exceed_count = r->v[CV_M_FSYNC_SLOW];

@@ -66,9 +66,12 @@ enum cv_metric_kind { CV_METRIC_COUNTER, CV_METRIC_GAUGE };
       "Requests that could not be decoded")                                                        \
     X(LAT_COUNT, COUNTER, 0, "corvid_latency_samples_total", NULL, 1,                              \
       "Requests whose latency was measured")                                                       \
-    X(LAT_SUM_US, COUNTER, 0, "corvid_latency_sum_us", NULL, 1, "Sum of request latencies, us")    \
-    X(LAT_MIN_US, GAUGE, 0, "corvid_latency_min_us", NULL, 1, "Smallest request latency, us")      \
-    X(LAT_MAX_US, GAUGE, 0, "corvid_latency_max_us", NULL, 1, "Largest request latency, us")       \
+    X(LAT_SUM_US, COUNTER, 0, "corvid_request_time_seconds_total", NULL, 1e-6,                  \
+      "Time spent answering requests (the sum of their latencies)")                                                                  \
+    X(LAT_MIN_US, GAUGE, 0, "corvid_request_latency_min_seconds", NULL, 1e-6,                      \
+      "Smallest request latency")                                                                  \
+    X(LAT_MAX_US, GAUGE, 0, "corvid_request_latency_max_seconds", NULL, 1e-6,                      \
+      "Largest request latency")                                                                   \
     X(OUTSTANDING, GAUGE, 0, "outstanding_requests", "outstanding_requests", 1,                    \
       "Requests in the sequencer not answered yet")                                                \
     X(PENDING_TXNS, GAUGE, 0, "corvid_pending_txns", "corvid_pending_txns", 1,                     \
@@ -94,13 +97,13 @@ enum cv_metric_kind { CV_METRIC_COUNTER, CV_METRIC_GAUGE };
     X(MODE, GAUGE, 0, "corvid_server_mode", NULL, 1,                                               \
       "0 standalone, 1 leader, 2 follower, 3 observer, 4 read-only")                               \
     X(SERVING, GAUGE, 0, "corvid_serving", NULL, 1, "1 while the server serves clients")           \
-    X(STARTED_MS, GAUGE, CV_MF_SIGNED, "corvid_start_time_ms", NULL, 1,                            \
-      "When the server started (ms since the epoch)")                                              \
+    X(STARTED_MS, GAUGE, CV_MF_SIGNED, "corvid_start_time_seconds", NULL, 1e-3,                    \
+      "When the server started (seconds since the epoch)")                                         \
     X(QUORUM_SIZE, GAUGE, 0, "quorum_size", "quorum_size", 1, "Voting members")                    \
     X(LEADER_ID, GAUGE, CV_MF_SIGNED, "corvid_leader_id", NULL, 1,                                 \
       "The leader's id (-1: none; 0 standalone)")                                                  \
-    X(LEADING_SINCE_MS, GAUGE, CV_MF_SIGNED, "corvid_leading_since_ms", NULL, 1,                   \
-      "When this member became leader (-1: not leading)")                                          \
+    X(LEADING_SINCE_MS, GAUGE, CV_MF_SIGNED, "corvid_leader_start_time_seconds", NULL, 1e-3,       \
+      "When this member became leader (seconds since the epoch; 0: not leading)")                  \
     X(LEARNERS, GAUGE, 0, "learners", "learners", 1, "Leader: peers connected")                    \
     X(SYNCED_FOLLOWERS, GAUGE, 0, "synced_followers", "synced_followers", 1,                       \
       "Leader: voters in sync")                                                                    \
@@ -140,27 +143,28 @@ enum cv_metric_kind { CV_METRIC_COUNTER, CV_METRIC_GAUGE };
     X(LOG_RECORDS, COUNTER, 0, "corvid_log_records_total", "corvid_log_records", 1,                \
       "Log records written")                                                                       \
     X(LOG_BYTES, COUNTER, 0, "corvid_log_bytes_total", "corvid_log_bytes", 1, "Log bytes written") \
-    X(LOG_WRITE_MIN_US, GAUGE, 0, "corvid_log_write_min_us", NULL, 1, "Fastest log write, us")     \
-    X(LOG_WRITE_MAX_US, GAUGE, 0, "corvid_log_write_max_us", "corvid_log_write_max_us", 1,         \
-      "Slowest log write, us")                                                                     \
+    X(LOG_WRITE_MIN_US, GAUGE, 0, "corvid_log_write_min_seconds", NULL, 1e-6, "Fastest log write") \
+    X(LOG_WRITE_MAX_US, GAUGE, 0, "corvid_log_write_max_seconds", "corvid_log_write_max_us", 1e-6, \
+      "Slowest log write")                                                                         \
     X(LOG_BACKEND, GAUGE, 0, "corvid_log_backend", NULL, 1, "0 pwrite, 1 io_uring")                \
     X(SNAPSHOTS, COUNTER, 0, "snap_count", "snap_count", 1, "Snapshots written")                   \
     X(SNAPSHOT_FAILURES, COUNTER, 0, "corvid_snapshot_failures_total", "corvid_snapshot_failures", \
       1, "Snapshots that failed")                                                                  \
-    X(SNAPSHOT_MS_LAST, GAUGE, 0, "corvid_snapshot_last_ms", NULL, 1,                              \
-      "Duration of the last snapshot, ms")                                                         \
-    X(SNAPSHOT_MS_MAX, GAUGE, 0, "corvid_snapshot_max_ms", NULL, 1, "Longest snapshot, ms")        \
-    X(SNAPSHOT_MS_SUM, COUNTER, 0, "corvid_snapshot_ms_total", NULL, 1, "Time spent in snapshots") \
+    X(SNAPSHOT_MS_LAST, GAUGE, 0, "corvid_snapshot_last_duration_seconds", NULL, 1e-3,             \
+      "Duration of the last snapshot")                                                             \
+    X(SNAPSHOT_MS_MAX, GAUGE, 0, "corvid_snapshot_max_duration_seconds", NULL, 1e-3,               \
+      "Longest snapshot")                                                                          \
+    X(SNAPSHOT_MS_SUM, COUNTER, 0, "corvid_snapshot_duration_seconds_total", NULL, 1e-3,           \
+      "Time spent writing snapshots")                                                              \
     X(SNAPSHOT_ZXID, GAUGE, CV_MF_SIGNED, "corvid_snapshot_last_zxid",                             \
       "corvid_snapshot_last_zxid", 1, "zxid of the newest snapshot (-1: none)")                    \
-    X(SNAPSHOT_TIME_MS, GAUGE, CV_MF_SIGNED, "corvid_snapshot_last_time_ms", NULL, 1,              \
-      "When the newest snapshot was taken (ms since the epoch; -1: none)")                         \
-    X(SNAPSHOT_FORK_MAX_US, GAUGE, 0, "corvid_snapshot_fork_max_us",                               \
-      "corvid_snapshot_fork_max_us", 1, "Longest fork() of a snapshot, us")                        \
+    X(SNAPSHOT_TIME_MS, GAUGE, CV_MF_SIGNED, "corvid_snapshot_last_time_seconds", NULL, 1e-3,      \
+      "When the newest snapshot was taken (seconds since the epoch; 0: none)")                     \
+    X(SNAPSHOT_FORK_MAX_US, GAUGE, 0, "corvid_snapshot_fork_max_seconds",                          \
+      "corvid_snapshot_fork_max_us", 1e-6, "Longest fork() of a snapshot")                         \
     X(RECOVERED_RECORDS, GAUGE, 0, "corvid_recovered_records", NULL, 1,                            \
       "Log records replayed at start-up")                                                          \
-    X(RECOVERY_MS, GAUGE, 0, "corvid_recovery_ms", NULL, 1, "Start-up recovery time, ms")          \
-    /* ---- every lcore: the reactor ------------------------------------- */                      \
+    X(RECOVERY_MS, GAUGE, 0, "corvid_recovery_seconds", NULL, 1e-3, "Start-up recovery time")      \
     X(LCORE_ITERATIONS, COUNTER, CV_MF_PER_LCORE, "corvid_lcore_iterations_total", NULL, 1,        \
       "Poll loop iterations")                                                                      \
     X(LCORE_BUSY, COUNTER, CV_MF_PER_LCORE, "corvid_lcore_busy_iterations_total", NULL, 1,         \

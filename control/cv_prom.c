@@ -126,7 +126,13 @@ static void put_value(struct out *o, enum cv_metric_id id, int64_t raw)
             putf(o, "%" PRIu64, (uint64_t)raw);
         return;
     }
-    put_double(o, (sgn ? (double)raw : (double)(uint64_t)raw) * d->scale);
+    double v = sgn ? (double)raw : (double)(uint64_t)raw;
+    /* 1e-3 and 1e-6 are not exact in binary: divide by the exact 1000 or
+     * 1000000 instead, so 1795483119225 ms prints as 1795483119.225 */
+    double inv = (double)(int64_t)(1.0 / d->scale + 0.5);
+    put_double(o, d->scale < 1.0 && inv * d->scale > 0.999999 && inv * d->scale < 1.000001
+                      ? v / inv
+                      : v * d->scale);
 }
 
 static void put_header(struct out *o, const char *name, const char *help, const char *type)

@@ -41,7 +41,7 @@ static void publish_zab(struct cv_metrics_slot *sl, struct cv_server *srv, struc
         SET(MODE, 0);
         SET(SERVING, 1);
         SETI(LEADER_ID, 0);
-        SETI(LEADING_SINCE_MS, -1);
+        SETI(LEADING_SINCE_MS, 0);
         SETI(PROPOSAL_LAST, -1);
         SETI(PROPOSAL_MIN, -1);
         SETI(PROPOSAL_MAX, -1);
@@ -68,7 +68,7 @@ static void publish_zab(struct cv_metrics_slot *sl, struct cv_server *srv, struc
         voters += srv->cfg->servers[i].role == CV_ROLE_PARTICIPANT;
     SET(QUORUM_SIZE, voters);
     SETI(LEADER_ID, serving && mode != CV_FOURLW_READ_ONLY ? cv_zab_leader(z) : -1);
-    SETI(LEADING_SINCE_MS, leading ? es.leading_since_ms : -1);
+    SETI(LEADING_SINCE_MS, leading && es.leading_since_ms > 0 ? es.leading_since_ms : 0);
     SETI(PROPOSAL_LAST, leading ? es.proposal_last : -1);
     SETI(PROPOSAL_MIN, leading ? es.proposal_min : -1);
     SETI(PROPOSAL_MAX, leading ? es.proposal_max : -1);
@@ -155,7 +155,7 @@ void cv_server_publish_seq(struct cv_server *srv, struct cv_seq *seq)
     SET(SNAPSHOT_MS_MAX, ss.snapshot_ms_max);
     SET(SNAPSHOT_MS_SUM, ss.snapshot_ms_sum);
     SETI(SNAPSHOT_ZXID, ss.last_snapshot_zxid);
-    SETI(SNAPSHOT_TIME_MS, ss.last_snapshot_ms);
+    SETI(SNAPSHOT_TIME_MS, ss.last_snapshot_ms > 0 ? ss.last_snapshot_ms : 0);
     SET(SNAPSHOT_FORK_MAX_US, ss.fork_us_max);
     SET(RECOVERED_RECORDS, ss.recovered_records);
     SET(RECOVERY_MS, ss.recovery_ms);
@@ -456,7 +456,7 @@ void cv_server_view(const struct cv_server *srv, const struct cv_metrics_read *r
     v->synced_observers = x[CV_M_SYNCED_OBSERVERS];
     v->pending_syncs = x[CV_M_PENDING_SYNCS];
     v->leader_uptime_ms =
-        x[CV_M_LEADING_SINCE_MS] >= 0 ? cv_rt_now_ms() - x[CV_M_LEADING_SINCE_MS] : 0;
+        x[CV_M_LEADING_SINCE_MS] > 0 ? cv_rt_now_ms() - x[CV_M_LEADING_SINCE_MS] : 0;
     v->proposal_last = x[CV_M_PROPOSAL_LAST];
     v->proposal_min = x[CV_M_PROPOSAL_MIN];
     v->proposal_max = x[CV_M_PROPOSAL_MAX];

@@ -142,14 +142,10 @@ def test_header_parse():
     assert {h["name"] for h in hs} >= {"corvid_request_latency_seconds"}
     # corvid's own counters are named ..._total (ZooKeeper's keep ZooKeeper's names).
     for m in ms:
-        if m["kind"] == "counter" and m["name"].startswith("corvid_") and not m["name"].endswith("_total"):
-            assert m["name"] in KNOWN_UNSUFFIXED, m["name"]
+        if m["kind"] == "counter" and m["name"].startswith("corvid_"):
+            assert m["name"].endswith("_total"), m["name"]
     # The gauges cv_prom.c exports for ZooKeeper names are registry metrics.
     assert gmt.zk_gauges() and gmt.zk_gauges() <= set(names)
-
-
-# corvid_ counters without _total in the header (valid in format 0.0.4; see docs/operations.md).
-KNOWN_UNSUFFIXED = {"corvid_latency_sum_us"}
 
 
 def test_operations_metrics_table_up_to_date():
