@@ -179,7 +179,7 @@ static struct cv_conn_ref ref(const struct cv_io *io, const struct conn *c)
 /* 0, or -ENOBUFS when no message or ring room is free (try again later). */
 static int to_seq(struct cv_io *io, struct conn *c, uint16_t type, const void *data, size_t len)
 {
-    struct cv_msg *m = cv_msg_get(io->rt, len);
+    struct cv_msg *m = cv_msg_get_input(io->rt, len);
     if (!m)
         return -ENOBUFS;
     m->type = type;
@@ -385,8 +385,10 @@ static int process_input(struct cv_io *io, struct conn *c)
         size_t left = c->in_len - off;
         const uint8_t *p = c->in + off;
         if (c->state == C_NEW && left >= 4 && cv_sock_is_fourlw(p)) {
-            if (to_seq(io, c, CV_MSG_FOURLW, p, 4))
+            if (to_seq(io, c, CV_MSG_FOURLW, p, 4)) {
+                io->throttled = 1; /* no message free: retried from cv_io_poll */
                 break;
+            }
             c->told_seq = 1;
             c->state = C_FOURLW;
             off += 4;
@@ -403,8 +405,10 @@ static int process_input(struct cv_io *io, struct conn *c)
         if (f == 0)
             break;
         if (c->state == C_NEW) {
-            if (to_seq(io, c, CV_MSG_CONNECT, p, (size_t)f))
+            if (to_seq(io, c, CV_MSG_CONNECT, p, (size_t)f)) {
+                io->throttled = 1;
                 break;
+            }
             c->told_seq = 1;
             c->state = C_CONNECTING; /* S1: nothing more until the session is known */
             off += (uint32_t)f;
@@ -419,8 +423,10 @@ static int process_input(struct cv_io *io, struct conn *c)
                 io->throttled = 1; /* globalOutstandingLimit: wait for answers */
                 break;
             }
-            if (to_seq(io, c, CV_MSG_REQUEST, p, (size_t)f))
+            if (to_seq(io, c, CV_MSG_REQUEST, p, (size_t)f)) {
+                io->throttled = 1; /* no message free (the pool is in flight) */
                 break;
+            }
             io->st.outstanding++;
         }
         off += (uint32_t)f;
@@ -566,12 +572,14 @@ int cv_io_poll(void *arg)
     struct cv_io *io = arg;
     int work = from_seq(io);
     work += handle_events(io, 0);
-    /* Frames held back by the outstanding limit move on as answers arrive. */
+    /* Frames held back by the outstanding limit, or for want of a free
+     * message (the socket will not signal them again), move on as answers
+     * arrive. */
     if (io->throttled && io->st.outstanding < io->cfg.max_outstanding) {
         io->throttled = 0;
         for (uint32_t i = 0; i < io->cfg.max_conns; i++) {
             struct conn *c = &io->conns[i];
-            if (c->state == C_CONNECTED && c->in_len >= 4) {
+            if ((c->state == C_CONNECTED || c->state == C_NEW) && c->in_len >= 4) {
                 process_input(io, c);
                 if (c->state == C_CLOSING)
                     conn_close(io, c);

@@ -247,6 +247,15 @@ struct cv_msg *cv_msg_get(struct cv_rt *rt, size_t len)
     return NULL;
 }
 
+struct cv_msg *cv_msg_get_input(struct cv_rt *rt, size_t len)
+{
+    /* The large class is small (a few dozen jute.maxbuffer frames): client
+     * input may take all but a quarter of it, which stays for replies. */
+    if (len > rt->sizes[0] && rte_mempool_avail_count(rt->pools[1]) <= rt->cfg.large_msgs / 4)
+        return NULL;
+    return cv_msg_get(rt, len);
+}
+
 void cv_msg_put(struct cv_rt *rt, struct cv_msg *m)
 {
     rte_mempool_put(rt->pools[m->pool], m);

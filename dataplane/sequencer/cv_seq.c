@@ -142,6 +142,7 @@ struct cv_seq {
     uint32_t nreval;   /* ensemble: connections revalidating a session */
     uint32_t nused;    /* connections in use (conns[].used) */
     uint32_t nmapped;  /* sessions with a connection here (the session map) */
+    bool msg_starved;  /* a read waits for a free message */
     bool disk_wakes;   /* a log completion wakes the idle reactor */
     uint32_t sync_ctr; /* ensemble: tags cv_zab_sync requests */
 };
@@ -572,12 +573,20 @@ static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_us, bool wri
     }
 }
 
-static void serve_read(struct cv_seq *s, uint32_t idx, const struct cv_core_req *q)
+/* Answer a read. The reply goes into a small message (most replies fit),
+ * else the largest. false: no message is free (the io lcores hold them all
+ * in flight): nothing was answered, the caller holds the request and the
+ * sequencer retries it on its next poll (msg_starved). */
+static bool serve_read(struct cv_seq *s, uint32_t idx, const struct cv_core_req *q)
 {
     struct sconn *sc = &s->conns[idx];
     s->cur_has = false;
-    struct cv_msg *out = cv_msg_get(s->rt, 4096);
-    for (int attempt = 0; out; attempt++) {
+    for (size_t want = 1;; want = cv_msg_max(s->rt)) {
+        struct cv_msg *out = cv_msg_get(s->rt, want);
+        if (!out) {
+            s->msg_starved = true;
+            return false;
+        }
         int n = cv_core_read(s->core, q, &s->sink, out->data, out->cap);
         if (n > 0) {
             out->type = CV_MSG_SEND;
@@ -590,14 +599,15 @@ static void serve_read(struct cv_seq *s, uint32_t idx, const struct cv_core_req 
                 ;
             sc->sent++;
             s->st.sent++;
-            return;
+            return true;
         }
+        bool small = out->cap < cv_msg_max(s->rt);
         cv_msg_put(s->rt, out);
-        out = NULL;
-        if (n == -ENOBUFS && attempt == 0)
-            out = cv_msg_get(s->rt, cv_msg_max(s->rt));
+        if (n != -ENOBUFS || !small)
+            break;
     }
     reply_header(s, idx, q->req->hdr.xid, CV_ZSYSTEMERROR, false);
+    return true;
 }
 
 static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
@@ -683,7 +693,8 @@ static int handle_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
             m->wait = cv_core_last_prepared(s->core);
         if (sc->last_write_zxid > applied || m->wait > applied)
             return CV_CORE_HOLD;
-        serve_read(s, idx, &q);
+        if (!serve_read(s, idx, &q))
+            return CV_CORE_HOLD;
         answered(s, sc, m->t0, false);
         return 0;
     }
@@ -1213,7 +1224,8 @@ static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
         if (cv_core_is_read(op) && op != CV_OP_SYNC) {
             struct cv_core_req lq = *q;
             lq.local_session = true;
-            serve_read(s, idx, &lq);
+            if (!serve_read(s, idx, &lq))
+                return CV_CORE_HOLD;
         } else if (op == CV_OP_CLOSE_SESSION) {
             reply_header(s, idx, q->req->hdr.xid, CV_ZOK, true);
         } else {
@@ -1246,7 +1258,8 @@ static int ens_request(struct cv_seq *s, uint32_t idx, struct cv_msg *m,
             if (m->wait < 0 || m->wait > applied)
                 return CV_CORE_HOLD;
         }
-        serve_read(s, idx, q);
+        if (!serve_read(s, idx, q))
+            return CV_CORE_HOLD;
         answered(s, sc, m->t0, false);
         return 0;
     }
@@ -1785,6 +1798,12 @@ int cv_seq_poll(void *arg)
     work += storage_poll(s);
     if (s->ens)
         work += ens_poll(s);
+    if (s->msg_starved) {
+        /* reads waited for a free message: the io lcores return them */
+        s->msg_starved = false;
+        serve_all_held(s);
+        work++;
+    }
     return work + timers(s);
 }
 
