@@ -356,17 +356,6 @@ static char *word(const struct cv_fourlw_view *v, const char *w)
     return NULL;
 }
 
-static const char *mode_name(enum cv_fourlw_mode m)
-{
-    switch (m) {
-    case CV_FOURLW_LEADER: return "leader";
-    case CV_FOURLW_FOLLOWER: return "follower";
-    case CV_FOURLW_OBSERVER: return "observer";
-    case CV_FOURLW_READ_ONLY: return "read-only";
-    default: return "standalone";
-    }
-}
-
 static bool quorum_mode(enum cv_fourlw_mode m)
 {
     return m == CV_FOURLW_LEADER || m == CV_FOURLW_FOLLOWER || m == CV_FOURLW_OBSERVER;
@@ -520,7 +509,7 @@ static void put_server_stats(struct ctx *c, const struct cv_fourlw_view *v,
     set(c, s, "provider_null", json_false());
     seti(c, s, "data_dir_size", v->data_dir_size);
     seti(c, s, "log_dir_size", v->log_dir_size);
-    sets(c, s, "server_state", mode_name(v->mode));
+    sets(c, s, "server_state", cv_fourlw_mode_name(v->mode));
     seti(c, s, "last_processed_zxid", v->zxid);
     seti(c, s, "outstanding_requests", v->outstanding_requests);
     copy_member(c, s, "avg_latency", m, "avg_latency");

@@ -465,7 +465,7 @@ const char *cv_fourlw_op_name(int32_t op)
     }
 }
 
-static const char *mode_name(enum cv_fourlw_mode m)
+const char *cv_fourlw_mode_name(enum cv_fourlw_mode m)
 {
     switch (m) {
     case CV_FOURLW_LEADER: return "leader";
@@ -529,7 +529,7 @@ static void put_stat(struct out *o, const struct cv_fourlw_view *v, bool with_cl
         "Received: %" PRId64 "\nSent: %" PRId64 "\nConnections: %zu\nOutstanding: %" PRId64
         "\nZxid: 0x%" PRIx64 "\nMode: %s\nNode count: %" PRId64 "\n",
         v->packets_received, v->packets_sent, alive_connections(v), v->outstanding_requests,
-        hex(v->zxid), mode_name(v->mode), v->node_count);
+        hex(v->zxid), cv_fourlw_mode_name(v->mode), v->node_count);
     if (v->mode == CV_FOURLW_LEADER)
         put(o, "Proposal sizes last/min/max: %" PRId64 "/%" PRId64 "/%" PRId64 "\n",
             v->proposal_last, v->proposal_min, v->proposal_max);
@@ -770,7 +770,7 @@ static void mntr_summary(struct out *o, const struct cv_fourlw_view *v, const ch
 static void put_mntr(struct out *o, const struct cv_fourlw_view *v)
 {
     put(o, "zk_version\t%s\n", v->version ? v->version : CV_FOURLW_ZK_VERSION);
-    put(o, "zk_server_state\t%s\n", mode_name(v->mode));
+    put(o, "zk_server_state\t%s\n", cv_fourlw_mode_name(v->mode));
     const char *const *gauges = gauges_standalone;
     if (v->mode == CV_FOURLW_LEADER || v->mode == CV_FOURLW_FOLLOWER ||
         v->mode == CV_FOURLW_OBSERVER) {

@@ -206,6 +206,10 @@ int cv_fourlw_not_whitelisted(const char cmd[4], char *out, size_t cap);
 int cv_fourlw_version_string(const char *corvid_version, const char *build_date, char *out,
                              size_t cap);
 
+/* srvr's "Mode:" and mntr's zk_server_state: "leader", "follower",
+ * "observer", "read-only", "standalone". */
+const char *cv_fourlw_mode_name(enum cv_fourlw_mode m);
+
 /* FinalRequestProcessor's lastOp name for a ZooKeeper opcode ("GETD",
  * "CREA", ...; "NA" for anything else). */
 const char *cv_fourlw_op_name(int32_t opcode);

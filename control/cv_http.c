@@ -282,25 +282,33 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd calls a handler first with the headers, then once per piece
+ * of body, then once more: true (and *rq) on that last call. The body is
+ * counted, not kept (no command takes one). */
+static bool request_complete(void **con_cls, size_t *upload_size, struct req **rq)
+{
+    *rq = *con_cls;
+    if (!*rq) {
+        *con_cls = calloc(1, sizeof **rq);
+        return false;
+    }
+    if (*upload_size) {
+        (*rq)->body += *upload_size;
+        *upload_size = 0;
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result admin_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                 const char *method, const char *version, const char *upload,
                                 size_t *upload_size, void **con_cls)
 {
     struct cv_http *h = cls;
     (void)version, (void)upload;
-    struct req *rq = *con_cls;
-    if (!rq) {
-        rq = calloc(1, sizeof *rq);
-        if (!rq)
-            return MHD_NO;
-        *con_cls = rq;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        rq->body += *upload_size;
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    struct req *rq;
+    if (!request_complete(con_cls, upload_size, &rq))
+        return *con_cls ? MHD_YES : MHD_NO;
     if (rq->body > MAX_BODY)
         return reply(conn, MHD_HTTP_CONTENT_TOO_LARGE, "application/json",
                      json_body(NULL, "request body too large", NULL));
@@ -330,35 +338,15 @@ static enum MHD_Result admin_cb(void *cls, struct MHD_Connection *conn, const ch
 
 /* ---- the metrics server ----------------------------------------------------- */
 
-static const char *state_name(int64_t mode)
-{
-    switch (mode) {
-    case CV_FOURLW_LEADER: return "leader";
-    case CV_FOURLW_FOLLOWER: return "follower";
-    case CV_FOURLW_OBSERVER: return "observer";
-    case CV_FOURLW_READ_ONLY: return "read-only";
-    default: return "standalone";
-    }
-}
-
 static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
     struct cv_http *h = cls;
     (void)version, (void)upload;
-    struct req *rq = *con_cls;
-    if (!rq) {
-        rq = calloc(1, sizeof *rq);
-        if (!rq)
-            return MHD_NO;
-        *con_cls = rq;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    struct req *rq;
+    if (!request_complete(con_cls, upload_size, &rq))
+        return *con_cls ? MHD_YES : MHD_NO;
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
                      strdup("method not allowed\n"));
@@ -369,7 +357,8 @@ static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *conn, const 
     if (!r)
         return MHD_NO;
     cv_server_read(h->srv, r);
-    struct cv_prom_info info = {h->srv->version, state_name(r->v[CV_M_MODE]),
+    struct cv_prom_info info = {h->srv->version,
+                                cv_fourlw_mode_name((enum cv_fourlw_mode)r->v[CV_M_MODE]),
                                 cv_config_distributed(h->srv->cfg) ? h->srv->cfg->my_id : 0};
     char *out = NULL;
     for (size_t cap = 128 << 10; cap <= (64u << 20); cap *= 2) {

@@ -68,8 +68,8 @@ struct cv_ctl_box {
     int snapshot_rc; /* CV_CTL_SNAPSHOT: 0 started, -EALREADY running, -errno */
     int check_rc;    /* CV_CTL_CHECK: 0 or -EUCLEAN */
     char check_msg[256];
-    uint64_t digest;
-    int64_t zxid; /* last applied when served */
+    uint64_t digest; /* the tree's, /zookeeper/config left out (cv_tree_node_digest) */
+    int64_t zxid;    /* last applied when served */
     int64_t node_count;
     void *lock; /* the control plane's mutex (cv_ctl_call) */
 };

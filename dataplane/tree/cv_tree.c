@@ -1294,6 +1294,12 @@ uint64_t cv_tree_digest(const struct cv_tree *t)
     return t->digest;
 }
 
+uint64_t cv_tree_node_digest(const struct cv_tree *t, const char *path, size_t len)
+{
+    const struct cv_znode *n = cv_tree_lookup(t, path, len);
+    return n ? cv_tree__node_hash(t, path, len, n) : 0;
+}
+
 uint64_t cv_tree_digest_recompute(const struct cv_tree *t)
 {
     uint64_t sum = 0;

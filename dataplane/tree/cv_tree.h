@@ -271,6 +271,10 @@ uint32_t cv_tree_ttl_count(const struct cv_tree *t);
  * matter, only ACL contents. Not ZooKeeper's digest (which is CRC-32 based and
  * skips /zookeeper); corvid replicas compare corvid digests. */
 uint64_t cv_tree_digest(const struct cv_tree *t);
+/* One node's term of that sum (0: no such node). A digest of what every
+ * replica must agree on leaves out /zookeeper/config, whose mtime is each
+ * server's own start time (as in ZooKeeper). */
+uint64_t cv_tree_node_digest(const struct cv_tree *t, const char *path, size_t len);
 /* The same sum recomputed by a full walk (tests, fsck); 0 if out of memory
  * for the path buffer (practically impossible: one path's length). */
 uint64_t cv_tree_digest_recompute(const struct cv_tree *t);

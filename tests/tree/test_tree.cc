@@ -709,6 +709,13 @@ TEST(TreeDigest, EqualForTheSameContentReachedInDifferentOrders)
     EXPECT_EQ(cv_tree_digest_recompute(a), cv_tree_digest(a));
     EXPECT_EQ(0, cv_tree_check(a));
     EXPECT_EQ(0, cv_tree_check(b));
+    // one node's term: the digest without it agrees however that node differs
+    EXPECT_EQ(0u, cv_tree_node_digest(a, "/nope", 5));
+    ASSERT_EQ(0, cv_tree_set_data(a, "/x", 2, "r", 1, -1, 0, 777, nullptr));
+    ASSERT_EQ(0, cv_tree_set_data(b, "/x", 2, "r", 1, -1, 0, 888, nullptr));
+    EXPECT_NE(cv_tree_digest(a), cv_tree_digest(b));
+    EXPECT_EQ(cv_tree_digest(a) - cv_tree_node_digest(a, "/x", 2),
+              cv_tree_digest(b) - cv_tree_node_digest(b, "/x", 2));
     cv_tree_acl_release(a, xa);
     cv_tree_acl_release(b, xb);
     cv_tree_free(a);
