@@ -404,7 +404,9 @@ static struct MHD_Daemon *start_one(struct cv_http *h, const char *addr, uint16_
                                     const char *what)
 {
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    /* one event-driven thread per server: no thread per connection (a
+     * scrape costs no thread creation; slow clients hold no thread) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (bind_addr(addr, port, &ss, &flags)) {
         snprintf(err, errlen, "%s: '%s' is not an IP address", what, addr);
         return NULL;

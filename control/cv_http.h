@@ -4,9 +4,12 @@
  * /commands[/<name>]) and Prometheus' /metrics (metricsProvider.httpPort).
  *
  * Contract
- * - libmicrohttpd, one thread per connection, started on the CPUs the
- *   lcores do not use (all CPUs when every CPU runs an lcore) so an admin
- *   request never runs on a polling core's CPU unless it must.
+ * - libmicrohttpd, one event-driven (epoll) thread per server, started on
+ *   the CPUs the lcores do not use (all CPUs when every CPU runs an lcore)
+ *   so an admin request never runs on a polling core's CPU unless it must.
+ *   A command that waits for the sequencer (the tables, snapshot,
+ *   check_data) holds its server's thread for that long: /metrics has its
+ *   own server and thread.
  * - Figures come from the counter registry (cv_metrics_read); the tables
  *   (connections, sessions, watches, ephemerals) and actions (snapshot now,
  *   check the tree, counter resets) go through the sequencer's mailbox

@@ -60,6 +60,12 @@ four_letter = zkserver.four_letter
 PORT_LO, PORT_HI = 25000, 25999     # kept clear of conftest (22100-22199),
                                     # differential (23100-23199), perf (24181/2)
 MODES = ("leader", "follower", "observer", "standalone")
+# What ZooKeeper's AdminServer needs beside zk_classpath() (Jetty 9, Jackson;
+# tests/control/admin_golden/README.md): pass as jvm_classpath.
+ADMIN_JARS = ["/usr/share/java/%s.jar" % j for j in (
+    "jetty9-server", "jetty9-servlet", "jetty9-http", "jetty9-io", "jetty9-util",
+    "jetty9-security", "jetty9-util-ajax", "jackson-databind", "jackson-core",
+    "jackson-annotations")]
 
 
 # ---------------------------------------------------------------- ports ----
@@ -161,6 +167,10 @@ class Ensemble(object):
     start_timeout seconds start()/restart() may take
     jvm_props     {name: value} -> -Dname=value on every ZooKeeper JVM
     jvm_heap      ZooKeeper -Xmx (and -Xms if jvm_fixed_heap)
+    jvm_classpath extra classpath entries (jar paths) after ZooKeeper's, e.g.
+                  ADMIN_JARS for the AdminServer (then admin.enableServer=true
+                  in extra_cfg/member_cfg: ZooKeeper turns zoo.cfg's key into
+                  the system property, over the -D...=false below)
     env           extra environment variables for every member process
     secret        corvid.secret (default: 64 random hex digits per ensemble)
     work_dir      where the members' temporary directories go (default $TMPDIR)
@@ -174,7 +184,7 @@ class Ensemble(object):
                  extra_cfg=None, member_cfg=None, start_timeout=60.0, jvm_props=None,
                  jvm_heap="256m", jvm_fixed_heap=False, env=None, secret=None,
                  work_dir=None, keep=False, corvid_bin=None, port_range=(PORT_LO, PORT_HI),
-                 zk_log="info"):
+                 zk_log="info", jvm_classpath=()):
         assert kind in ("corvid", "zookeeper"), kind
         assert voters >= 1 and observers >= 0
         self.kind = kind
@@ -185,6 +195,7 @@ class Ensemble(object):
         self.start_timeout = start_timeout
         self.jvm_props = dict(jvm_props or {})
         self.jvm_heap, self.jvm_fixed_heap = jvm_heap, jvm_fixed_heap
+        self.jvm_classpath = list(jvm_classpath)
         self.env = dict(env or {})
         self.secret = secret or os.urandom(32).hex()
         self.work_dir = work_dir
@@ -378,7 +389,7 @@ class Ensemble(object):
                 jvm.append("-Xms%s" % self.jvm_heap)
             jvm.append("-Dzookeeper.admin.enableServer=false")
             jvm += ["-D%s=%s" % kv for kv in self.jvm_props.items()]
-            cp = zk_classpath()
+            cp = ":".join([zk_classpath()] + self.jvm_classpath)
             if self.zk_log:
                 # slf4j-simple in place of slf4j-nop: INFO lines on stderr (the log)
                 cp = cp.replace("/slf4j-nop.jar", "/slf4j-simple.jar")
