@@ -66,8 +66,8 @@ enum cv_metric_kind { CV_METRIC_COUNTER, CV_METRIC_GAUGE };
       "Requests that could not be decoded")                                                        \
     X(LAT_COUNT, COUNTER, 0, "corvid_latency_samples_total", NULL, 1,                              \
       "Requests whose latency was measured")                                                       \
-    X(LAT_SUM_US, COUNTER, 0, "corvid_request_time_seconds_total", NULL, 1e-6,                  \
-      "Time spent answering requests (the sum of their latencies)")                                                                  \
+    X(LAT_SUM_US, COUNTER, 0, "corvid_request_time_seconds_total", NULL, 1e-6,                     \
+      "Time spent answering requests (the sum of their latencies)")                                \
     X(LAT_MIN_US, GAUGE, 0, "corvid_request_latency_min_seconds", NULL, 1e-6,                      \
       "Smallest request latency")                                                                  \
     X(LAT_MAX_US, GAUGE, 0, "corvid_request_latency_max_seconds", NULL, 1e-6,                      \
