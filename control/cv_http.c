@@ -483,6 +483,8 @@ void cv_http_stop(struct cv_http *h)
 
 static struct cv_server *tel_srv; /* set once at start-up, before the telemetry thread asks */
 
+static struct cv_metrics_read *tel_read(struct rte_tel_data *d);
+
 static void tel_value(struct rte_tel_data *d, const char *name, int64_t v, bool is_signed)
 {
     if (is_signed && v < 0)
@@ -494,25 +496,32 @@ static void tel_value(struct rte_tel_data *d, const char *name, int64_t v, bool 
 static int tel_metrics(const char *cmd, const char *params, struct rte_tel_data *d)
 {
     (void)cmd, (void)params;
-    struct cv_metrics_read *r = malloc(sizeof *r);
+    struct cv_metrics_read *r = tel_read(d);
     if (!r)
         return -ENOMEM;
-    cv_server_read(tel_srv, r);
-    rte_tel_data_start_dict(d);
     for (int id = 0; id < CV_M_COUNT; id++)
         tel_value(d, cv_metric_defs[id].name, r->v[id], cv_metric_defs[id].flags & CV_MF_SIGNED);
     free(r);
     return 0;
 }
 
+/* The registry for a telemetry answer (d started as a dict), or NULL. */
+static struct cv_metrics_read *tel_read(struct rte_tel_data *d)
+{
+    struct cv_metrics_read *r = malloc(sizeof *r);
+    if (!r)
+        return NULL;
+    cv_server_read(tel_srv, r);
+    rte_tel_data_start_dict(d);
+    return r;
+}
+
 static int tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 {
     (void)cmd, (void)params;
-    struct cv_metrics_read *r = malloc(sizeof *r);
+    struct cv_metrics_read *r = tel_read(d);
     if (!r)
         return -ENOMEM;
-    cv_metrics_read(tel_srv->metrics, r);
-    rte_tel_data_start_dict(d);
     for (unsigned i = 0; i < r->nslots; i++) {
         struct rte_tel_data *c = rte_tel_data_alloc();
         if (!c)
@@ -532,11 +541,9 @@ static int tel_lcores(const char *cmd, const char *params, struct rte_tel_data *
 static int tel_latency(const char *cmd, const char *params, struct rte_tel_data *d)
 {
     (void)cmd, (void)params;
-    struct cv_metrics_read *r = malloc(sizeof *r);
+    struct cv_metrics_read *r = tel_read(d);
     if (!r)
         return -ENOMEM;
-    cv_metrics_read(tel_srv->metrics, r);
-    rte_tel_data_start_dict(d);
     for (int id = 0; id < CV_H_COUNT; id++) {
         struct rte_tel_data *c = rte_tel_data_alloc();
         if (!c)

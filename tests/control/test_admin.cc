@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cv_admin.h"
+#include "test_lines.h"
 
 namespace
 {
@@ -36,15 +37,6 @@ bool exists(const std::string &name)
 {
     std::ifstream f(std::string(CV_ADMIN_GOLDEN_DIR) + "/" + name);
     return f.good();
-}
-
-std::vector<std::string> lines(const std::string &s)
-{
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string l; std::getline(ss, l);)
-        out.push_back(l);
-    return out;
 }
 
 struct Json {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cv_ctl.h"
+#include "test_lines.h"
 
 namespace
 {
@@ -57,15 +58,6 @@ Out run(Fmt f, const std::string &json)
     o.err = err;
     free(buf);
     return o;
-}
-
-std::vector<std::string> lines(const std::string &s)
-{
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string l; std::getline(ss, l);)
-        out.push_back(l);
-    return out;
 }
 
 // A reply as cv_ctl_get would leave it.

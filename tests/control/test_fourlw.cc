@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cv_fourlw.h"
+#include "test_lines.h"
 
 namespace
 {
@@ -27,15 +28,6 @@ std::string golden(const std::string &name)
     std::stringstream ss;
     ss << f.rdbuf();
     return ss.str();
-}
-
-std::vector<std::string> lines(const std::string &s)
-{
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string l; std::getline(ss, l);)
-        out.push_back(l);
-    return out;
 }
 
 const char *kZkVersion = "3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC";

@@ -21,6 +21,7 @@
 
 #include "cv_metrics.h"
 #include "cv_prom.h"
+#include "test_lines.h"
 
 // The parser script: given by the build, or found beside this file.
 #ifndef CV_PROM_PARSE_PY
@@ -31,15 +32,6 @@
 
 namespace
 {
-
-std::vector<std::string> lines(const std::string &s)
-{
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string l; std::getline(ss, l);)
-        out.push_back(l);
-    return out;
-}
 
 bool has_line(const std::string &text, const std::string &line)
 {
