@@ -131,8 +131,7 @@ enum cv_metric_kind { CV_METRIC_COUNTER, CV_METRIC_GAUGE };
     X(LAG_RESYNCS, COUNTER, 0, "corvid_follower_lag_resyncs_total", NULL, 1,                       \
       "Follower: log resynchronised in place")                                                     \
     X(ACK_LAG, GAUGE, 0, "corvid_follower_ack_lag", NULL, 1,                                       \
-      "Transactions proposed but not yet acknowledged by a quorum (leader) or not yet logged "     \
-      "(follower)")                                                                                \
+      "Proposals sent (leader) or received (follower) and not yet committed")                      \
     X(PEER_BAD_MESSAGES, COUNTER, 0, "corvid_peer_bad_messages_total", NULL, 1,                    \
       "Peer datagrams that failed to decode")                                                      \
     /* ---- the sequencer lcore: storage --------------------------------- */                      \

@@ -118,7 +118,10 @@ void cv_server_publish_seq(struct cv_server *srv, struct cv_seq *seq)
     uint64_t wcount = 0;
     for (int b = 0; b < 32; b++)
         wcount += st.write_hist[b];
-    cv_hist_publish(sl, CV_H_REQUEST_LATENCY, st.lat_hist, 32, st.lat_count, st.lat_sum_us);
+    uint64_t lcount = 0;
+    for (int b = 0; b < 32; b++)
+        lcount += st.lat_hist[b];
+    cv_hist_publish(sl, CV_H_REQUEST_LATENCY, st.lat_hist, 32, lcount, st.lat_hist_sum_us);
     cv_hist_publish(sl, CV_H_COMMIT_LATENCY, st.write_hist, 32, wcount, st.write_lat_sum_us);
     cv_hist_publish(sl, CV_H_PROPOSAL_COMMIT, st.prop_hist, 32, st.prop_count, st.prop_sum_us);
 

@@ -60,10 +60,10 @@ int64_t cv_rt_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t cv_rt_now_us(void)
+int64_t cv_rt_mono_us(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -249,11 +249,22 @@ struct cv_msg *cv_msg_get(struct cv_rt *rt, size_t len)
 
 struct cv_msg *cv_msg_get_input(struct cv_rt *rt, size_t len)
 {
-    /* The large class is small (a few dozen jute.maxbuffer frames): client
-     * input may take all but a quarter of it, which stays for replies. */
-    if (len > rt->sizes[0] && rte_mempool_avail_count(rt->pools[1]) <= rt->cfg.large_msgs / 4)
+    /* Input takes a message of its own class only (a small frame never
+     * falls through to the large class), and of the large class (a few
+     * dozen jute.maxbuffer frames) all but about a quarter, which stays for
+     * replies: io lcores read the count without a lock, so two of them may
+     * both take the last one above it. */
+    int i = len > rt->sizes[0];
+    if (i && rte_mempool_avail_count(rt->pools[1]) <= rt->cfg.large_msgs / 4)
         return NULL;
-    return cv_msg_get(rt, len);
+    void *obj;
+    if (len > rt->sizes[i] || rte_mempool_get(rt->pools[i], &obj) != 0)
+        return NULL;
+    struct cv_msg *m = obj;
+    memset(m, 0, sizeof *m);
+    m->pool = (uint16_t)i;
+    m->cap = (uint32_t)rt->sizes[i];
+    return m;
 }
 
 void cv_msg_put(struct cv_rt *rt, struct cv_msg *m)

@@ -84,11 +84,12 @@ struct cv_rt;
 /* A message with room for at least len bytes, or NULL when the pools are
  * exhausted (the caller applies back-pressure and retries later). */
 struct cv_msg *cv_msg_get(struct cv_rt *rt, size_t len);
-/* The same for a client's input (an io lcore forwarding a request): NULL
- * also when taking it would leave less than a quarter of its size class
- * free. Requests the sequencer must hold keep their messages; without this
- * reserve, held requests could take every large message and leave none for
- * the replies that would let them go (a deadlock with large values). */
+/* The same for a client's input (an io lcore forwarding a request): only
+ * from the smallest class that fits, and NULL also when taking a large one
+ * would leave less than about a quarter of that class free. Requests the
+ * sequencer must hold keep their messages; without this reserve, held
+ * requests could take every large message and leave none for the replies
+ * that would let them go (a deadlock with large values). */
 struct cv_msg *cv_msg_get_input(struct cv_rt *rt, size_t len);
 void cv_msg_put(struct cv_rt *rt, struct cv_msg *m);
 /* Largest message data the pools hold. */
@@ -156,8 +157,9 @@ void cv_rt_handle_signals(void);
 
 /* Milliseconds of wall-clock time (ZooKeeper stamps transactions with it). */
 int64_t cv_rt_now_ms(void);
-/* The same clock in microseconds (request latencies). */
-int64_t cv_rt_now_us(void);
+/* Microseconds of a monotonic clock (latencies: a step of the wall clock
+ * must not show as one). */
+int64_t cv_rt_mono_us(void);
 
 #ifdef __cplusplus
 }

@@ -63,7 +63,7 @@ struct pend {
     int32_t xid;
     uint8_t has_conn;
     uint8_t pad[3];
-    int64_t t0_us; /* when the request reached the sequencer */
+    int64_t t0_us; /* when the request reached the sequencer (cv_rt_mono_us; 0: no request) */
     uint8_t data[];
 };
 
@@ -138,13 +138,14 @@ struct cv_seq {
     /* expired sessions whose close is not prepared yet */
     int64_t exp_ids[64];
     unsigned exp_n, exp_i;
-    struct ens *ens;   /* NULL: standalone */
-    uint32_t nreval;   /* ensemble: connections revalidating a session */
-    uint32_t nused;    /* connections in use (conns[].used) */
-    uint32_t nmapped;  /* sessions with a connection here (the session map) */
-    bool msg_starved;  /* a read waits for a free message */
-    bool disk_wakes;   /* a log completion wakes the idle reactor */
-    uint32_t sync_ctr; /* ensemble: tags cv_zab_sync requests */
+    struct ens *ens;      /* NULL: standalone */
+    uint32_t nreval;      /* ensemble: connections revalidating a session */
+    uint32_t nused;       /* connections in use (conns[].used) */
+    uint32_t nmapped;     /* sessions with a connection here (the session map) */
+    bool msg_starved;     /* a read waits for a free message */
+    struct cv_msg *spare; /* a large message kept for a read's large reply */
+    bool disk_wakes;      /* a log completion wakes the idle reactor */
+    uint32_t sync_ctr;    /* ensemble: tags cv_zab_sync requests */
 };
 
 /* ---- session -> connection map -------------------------------------------- */
@@ -465,7 +466,7 @@ static bool handle_connect(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
         sc->session = id;
         map_put(s, id, idx);
         /* S1/S5: on_created answers once the createSession is applied. */
-        pend_push(s, cv_core_last_prepared(s->core), id, NULL, 0, now, s->txn, len);
+        pend_push(s, cv_core_last_prepared(s->core), id, NULL, 0, 0, s->txn, len);
         return false;
     }
     int32_t timeout = 0;
@@ -544,16 +545,16 @@ static void reply_header(struct cv_seq *s, uint32_t idx, int32_t xid, int32_t er
 }
 
 /* A request of this connection was answered: its counters. t0_us: when it
- * reached the sequencer (cv_rt_now_us); write: it was a write (committed). */
+ * reached the sequencer (cv_rt_mono_us); write: it was a write (committed). */
 static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_us, bool write)
 {
-    int64_t now_us = cv_rt_now_us();
+    int64_t now_us = cv_rt_mono_us();
     uint64_t lat = now_us > t0_us ? (uint64_t)(now_us - t0_us) : 0;
     unsigned b = lat ? 63u - (unsigned)__builtin_clzll(lat) : 0;
     if (b > 31)
         b = 31;
     sc->last_zxid = cv_core_last_applied(s->core);
-    sc->last_response_ms = now_us / 1000;
+    sc->last_response_ms = cv_rt_now_ms();
     if (!sc->lat_count || lat < sc->lat_min_us)
         sc->lat_min_us = lat;
     if (lat > sc->lat_max_us)
@@ -567,6 +568,7 @@ static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_us, bool wri
     s->st.lat_sum_us += lat;
     s->st.lat_count++;
     s->st.lat_hist[b]++;
+    s->st.lat_hist_sum_us += lat;
     if (write) {
         s->st.write_hist[b]++;
         s->st.write_lat_sum_us += lat;
@@ -574,39 +576,45 @@ static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_us, bool wri
 }
 
 /* Answer a read. The reply goes into a small message (most replies fit),
- * else the largest. false: no message is free (the io lcores hold them all
- * in flight): nothing was answered, the caller holds the request and the
- * sequencer retries it on its next poll (msg_starved). */
+ * else into the spare large one the sequencer keeps for this: a read runs
+ * once, because some have effects (a watch set or removed) that must not
+ * happen before the reply of a read that is then held, nor twice. false:
+ * no message is free (the io lcores hold them all in flight) and nothing
+ * ran; the caller holds the request and the sequencer retries it on its
+ * next poll (msg_starved). */
 static bool serve_read(struct cv_seq *s, uint32_t idx, const struct cv_core_req *q)
 {
     struct sconn *sc = &s->conns[idx];
     s->cur_has = false;
-    for (size_t want = 1;; want = cv_msg_max(s->rt)) {
-        struct cv_msg *out = cv_msg_get(s->rt, want);
-        if (!out) {
-            s->msg_starved = true;
-            return false;
-        }
-        int n = cv_core_read(s->core, q, &s->sink, out->data, out->cap);
-        if (n > 0) {
-            out->type = CV_MSG_SEND;
-            out->conn = conn_ref(s, idx);
-            out->len = (uint32_t)n;
-            out->answers = 1;
-            out->session = sc->session;
-            out->zxid = cv_core_last_applied(s->core);
-            while (rte_ring_enqueue(s->to_io[out->conn.io], out) != 0 && !cv_rt_stopping())
-                ;
-            sc->sent++;
-            s->st.sent++;
-            return true;
-        }
-        bool small = out->cap < cv_msg_max(s->rt);
-        cv_msg_put(s->rt, out);
-        if (n != -ENOBUFS || !small)
-            break;
+    if (!s->spare)
+        s->spare = cv_msg_get(s->rt, cv_msg_max(s->rt));
+    struct cv_msg *out = s->spare ? cv_msg_get(s->rt, 1) : NULL;
+    if (!out) {
+        s->msg_starved = true;
+        return false;
     }
-    reply_header(s, idx, q->req->hdr.xid, CV_ZSYSTEMERROR, false);
+    int n = cv_core_read(s->core, q, &s->sink, out->data, out->cap);
+    if (n == -ENOBUFS && out->cap < cv_msg_max(s->rt)) {
+        cv_msg_put(s->rt, out);
+        out = s->spare;
+        s->spare = NULL;
+        n = cv_core_read(s->core, q, &s->sink, out->data, out->cap);
+    }
+    if (n <= 0) {
+        cv_msg_put(s->rt, out);
+        reply_header(s, idx, q->req->hdr.xid, CV_ZSYSTEMERROR, false);
+        return true;
+    }
+    out->type = CV_MSG_SEND;
+    out->conn = conn_ref(s, idx);
+    out->len = (uint32_t)n;
+    out->answers = 1;
+    out->session = sc->session;
+    out->zxid = cv_core_last_applied(s->core);
+    while (rte_ring_enqueue(s->to_io[out->conn.io], out) != 0 && !cv_rt_stopping())
+        ;
+    sc->sent++;
+    s->st.sent++;
     return true;
 }
 
@@ -756,9 +764,9 @@ static bool request_arrived(struct cv_seq *s, uint32_t idx, struct cv_msg *m)
     s->st.received++;
     s->st.requests++;
     sc->received++;
-    m->t0 = cv_rt_now_us();
+    m->t0 = cv_rt_mono_us();
     m->wait = -1;
-    sess_touch(s, sc, m->t0 / 1000);
+    sess_touch(s, sc, cv_rt_now_ms());
     if (m->len >= 12) {
         int32_t op = (int32_t)cv_jute_rd32(m->data + 8);
         sc->last_op = op_name(op);
@@ -1396,7 +1404,7 @@ static void h_append(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
     struct cv_seq *s = ctx;
     if (!ring_room(&s->pq, len))
         ens_fatal("the log queue is full (the disk is far behind)", zxid);
-    int64_t now_us = cv_rt_now_us();
+    int64_t now_us = cv_rt_mono_us();
     pend_push(s, zxid, 0, NULL, 0, now_us, txn, len);
     struct prop_time *pt = &s->ens->prop_t[(uint64_t)zxid % CV_SEQ_PROP_TIMES];
     pt->zxid = zxid;
@@ -1436,7 +1444,7 @@ static void h_apply(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
         ens_fatal("a committed transaction could not be applied", zxid);
     struct prop_time *pt = &s->ens->prop_t[(uint64_t)zxid % CV_SEQ_PROP_TIMES];
     if (pt->zxid == zxid) { /* proposal -> commit latency (not for synced history) */
-        int64_t now_us = cv_rt_now_us();
+        int64_t now_us = cv_rt_mono_us();
         uint64_t lat = now_us > pt->us ? (uint64_t)(now_us - pt->us) : 0;
         unsigned b = lat ? 63u - (unsigned)__builtin_clzll(lat) : 0;
         s->st.prop_hist[b > 31 ? 31 : b]++;
@@ -1729,7 +1737,7 @@ static int timers(struct cv_seq *s)
         if (rc == 0 && s->ens)
             ens_propose(s, len);
         else if (rc == 0)
-            pend_push(s, cv_core_last_prepared(s->core), id, NULL, 0, now, s->txn, len);
+            pend_push(s, cv_core_last_prepared(s->core), id, NULL, 0, 0, s->txn, len);
         work++;
     }
     if (now >= s->next_housekeeping_ms) {
@@ -1741,7 +1749,7 @@ static int timers(struct cv_seq *s)
             if (s->ens)
                 ens_propose(s, len);
             else
-                pend_push(s, cv_core_last_prepared(s->core), 0, NULL, 0, now, s->txn, len);
+                pend_push(s, cv_core_last_prepared(s->core), 0, NULL, 0, 0, s->txn, len);
             work++;
         }
     }
@@ -1891,6 +1899,8 @@ void cv_seq_free(struct cv_seq *s)
 {
     if (!s)
         return;
+    if (s->spare)
+        cv_msg_put(s->rt, s->spare);
     if (s->store) {
         /* Answer nothing more; what is durable stays, the rest was never
          * acknowledged. */
@@ -2010,6 +2020,7 @@ void cv_seq_reset_stats(struct cv_seq *s)
         s->ens->prop_last = s->ens->prop_min = s->ens->prop_max = -1;
     s->st.started_ms = keep.started_ms;
     memcpy(s->st.lat_hist, keep.lat_hist, sizeof keep.lat_hist);
+    s->st.lat_hist_sum_us = keep.lat_hist_sum_us;
     memcpy(s->st.write_hist, keep.write_hist, sizeof keep.write_hist);
     s->st.write_lat_sum_us = keep.write_lat_sum_us;
     memcpy(s->st.prop_hist, keep.prop_hist, sizeof keep.prop_hist);

@@ -125,6 +125,7 @@ struct cv_seq_stats {
     uint64_t lat_hist[32];
     uint64_t write_hist[32];
     uint64_t write_lat_sum_us;
+    uint64_t lat_hist_sum_us; /* lat_hist's sum (srst keeps it, as the buckets) */
     /* ensemble: proposal handed to this member's log -> committed here */
     uint64_t prop_hist[32];
     uint64_t prop_count, prop_sum_us;
