@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <numa.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +339,10 @@ static int serve(struct cv_config *cfg)
     } else {
         io_lcores[nio++] = rc.lcores[0];
     }
+    /* The CPUs this process may use, before EAL pins its threads: the
+     * control plane's threads take the ones no lcore polls. */
+    static cpu_set_t cpus;
+    bool have_cpus = sched_getaffinity(0, sizeof cpus, &cpus) == 0;
     struct cv_rt *rt;
     if (cv_rt_init(&rt, &rc, err, sizeof err)) {
         fprintf(stderr, "corvid: %s\n", err);
@@ -542,16 +547,17 @@ static int serve(struct cv_config *cfg)
     hc.metrics_addr = cfg->metrics_addr;
     hc.lcores = rc.lcores;
     hc.nlcores = rc.nlcores;
+    hc.cpus = have_cpus ? &cpus : NULL;
     struct cv_http *http = NULL;
     int hr = cv_http_start(&http, &hc, &srv, err, sizeof err);
     if (err[0]) /* as ZooKeeper: an admin server that cannot start is not fatal */
         fprintf(stderr, "corvid: warning: %s\n", err);
     else if (hr)
         fprintf(stderr, "corvid: warning: HTTP servers: %s\n", strerror(-hr));
-    if (hc.admin_enabled && http)
+    if (cv_http_admin_up(http))
         fprintf(stderr, "corvid: admin server (ZooKeeper's AdminServer API) on %s:%u/commands\n",
                 hc.admin_addr, hc.admin_port);
-    if (hc.metrics_port && http)
+    if (cv_http_metrics_up(http))
         fprintf(stderr, "corvid: Prometheus metrics on %s:%u/metrics\n", hc.metrics_addr,
                 hc.metrics_port);
     if (cfg->telemetry) {

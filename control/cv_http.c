@@ -46,8 +46,9 @@ void cv_http_config_defaults(struct cv_http_config *c)
 
 /* ---- responses -------------------------------------------------------------- */
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-                             char *body)
+/* extra: one more header ("Name: value" split at extra_value), or NULL */
+static enum MHD_Result reply_with(struct MHD_Connection *conn, unsigned status, const char *type,
+                                  char *body, const char *extra, const char *extra_value)
 {
     struct MHD_Response *rs =
         MHD_create_response_from_buffer(body ? strlen(body) : 0, body, MHD_RESPMEM_MUST_FREE);
@@ -62,9 +63,17 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
     if (status >= 400)
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 "must-revalidate,no-cache,no-store");
+    if (extra)
+        MHD_add_response_header(rs, extra, extra_value);
     enum MHD_Result r = MHD_queue_response(conn, status, rs);
     MHD_destroy_response(rs);
     return r;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                             char *body)
+{
+    return reply_with(conn, status, type, body, NULL, NULL);
 }
 
 /* {"command": name, "error": text} plus whatever `more` holds (stolen). */
@@ -138,8 +147,10 @@ static int64_t mono_minus_wall_ms(void)
     return ((int64_t)m.tv_sec - (int64_t)w.tv_sec) * 1000 + (m.tv_nsec - w.tv_nsec) / 1000000;
 }
 
+/* *truncated: the sequencer's tables did not fit the mailbox (the lists in
+ * the body are cut short; the reply says so in a header and the log). */
 static unsigned zk_command(struct cv_http *h, struct MHD_Connection *conn, const char *name,
-                           char **body)
+                           char **body, bool *truncated)
 {
     const struct cv_admin_command *c = cv_admin_find(name);
     if (!c) {
@@ -162,6 +173,7 @@ static unsigned zk_command(struct cv_http *h, struct MHD_Connection *conn, const
         return 503;
     }
     cv_server_read(srv, r);
+    *truncated = what && box->truncated;
     struct cv_fourlw_view v;
     cv_server_view(srv, r, &v);
     if (what & CV_CTL_CONNS) {
@@ -300,6 +312,10 @@ static bool request_complete(void **con_cls, size_t *upload_size, struct req **r
     return true;
 }
 
+/* A body this much over MAX_BODY is not read to its end: the connection
+ * is closed (below it, the whole body is read and 413 answered). */
+#define MAX_BODY_READ (16 * MAX_BODY)
+
 static enum MHD_Result admin_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                 const char *method, const char *version, const char *upload,
                                 size_t *upload_size, void **con_cls)
@@ -308,14 +324,16 @@ static enum MHD_Result admin_cb(void *cls, struct MHD_Connection *conn, const ch
     (void)version, (void)upload;
     struct req *rq;
     if (!request_complete(con_cls, upload_size, &rq))
-        return *con_cls ? MHD_YES : MHD_NO;
+        return *con_cls && ((struct req *)*con_cls)->body <= MAX_BODY_READ ? MHD_YES : MHD_NO;
     if (rq->body > MAX_BODY)
         return reply(conn, MHD_HTTP_CONTENT_TOO_LARGE, "application/json",
                      json_body(NULL, "request body too large", NULL));
     bool own = strcmp(url, "/commands/snapshot") == 0 || strcmp(url, "/commands/check_data") == 0;
     /* As ZooKeeper's servlet: GET (and HEAD) only; corvid's own commands
-     * also take POST (snapshot changes state). */
-    if (strcmp(method, "GET") && strcmp(method, "HEAD") && !(own && !strcmp(method, "POST")))
+     * also take POST, and snapshot (it writes one) not HEAD. */
+    bool head = strcmp(method, "HEAD") == 0;
+    if ((strcmp(method, "GET") && !head && !(own && !strcmp(method, "POST"))) ||
+        (head && strcmp(url, "/commands/snapshot") == 0))
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, HTML,
                      html_error(405, "HTTP method not supported by this URL", url));
     if (strcmp(url, "/commands") == 0 || strcmp(url, "/commands/") == 0)
@@ -325,15 +343,22 @@ static enum MHD_Result admin_cb(void *cls, struct MHD_Connection *conn, const ch
     const char *name = url + 10;
     char *body = NULL;
     unsigned status;
+    bool truncated = false;
     if (strcmp(name, "snapshot") == 0)
         status = snapshot_command(h, &body);
     else if (strcmp(name, "check_data") == 0)
         status = check_command(h, &body);
     else
-        status = zk_command(h, conn, name, &body);
+        status = zk_command(h, conn, name, &body, &truncated);
     if (!body)
         return reply(conn, 500, "application/json", json_body(name, "out of memory", NULL));
-    return reply(conn, status, "application/json", body);
+    if (truncated)
+        fprintf(stderr,
+                "corvid: admin: %s: the sequencer's tables exceed the mailbox; the "
+                "answer is cut short\n",
+                name);
+    return reply_with(conn, status, "application/json", body,
+                      truncated ? "X-Corvid-Truncated" : NULL, "true");
 }
 
 /* ---- the metrics server ----------------------------------------------------- */
@@ -438,15 +463,20 @@ int cv_http_start(struct cv_http **out, const struct cv_http_config *c, struct c
      * polls (or all of them when every CPU polls). */
     cpu_set_t old, ctl;
     bool pinned = pthread_getaffinity_np(pthread_self(), sizeof old, &old) == 0;
-    CPU_ZERO(&ctl);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    for (long i = 0; i < ncpu && i < CPU_SETSIZE; i++)
-        CPU_SET((int)i, &ctl);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    if (c->cpus) {
+        memcpy(&all, c->cpus, sizeof all);
+    } else {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        for (long i = 0; i < ncpu && i < CPU_SETSIZE; i++)
+            CPU_SET((int)i, &all);
+    }
+    ctl = all;
     for (unsigned i = 0; i < c->nlcores; i++)
         CPU_CLR((int)c->lcores[i], &ctl);
     if (CPU_COUNT(&ctl) == 0)
-        for (long i = 0; i < ncpu && i < CPU_SETSIZE; i++)
-            CPU_SET((int)i, &ctl);
+        ctl = all;
     if (pinned)
         pthread_setaffinity_np(pthread_self(), sizeof ctl, &ctl);
     char e2[256] = "";
@@ -466,6 +496,16 @@ int cv_http_start(struct cv_http **out, const struct cv_http_config *c, struct c
     }
     *out = h;
     return 0;
+}
+
+bool cv_http_admin_up(const struct cv_http *h)
+{
+    return h && h->admin;
+}
+
+bool cv_http_metrics_up(const struct cv_http *h)
+{
+    return h && h->metrics;
 }
 
 void cv_http_stop(struct cv_http *h)

