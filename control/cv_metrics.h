@@ -38,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cv_common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -281,16 +283,10 @@ static inline void cv_metric_add(struct cv_metrics_slot *s, enum cv_metric_id id
 {
     __atomic_store_n(&s->v[id], __atomic_load_n(&s->v[id], __ATOMIC_RELAXED) + d, __ATOMIC_RELAXED);
 }
-/* The bucket of a sample of us microseconds. */
-static inline unsigned cv_hist_bucket(uint64_t us)
-{
-    unsigned b = us ? 63u - (unsigned)__builtin_clzll(us) : 0;
-    return b < CV_HIST_BUCKETS ? b : CV_HIST_BUCKETS - 1;
-}
 static inline void cv_hist_add(struct cv_metrics_slot *s, enum cv_hist_id id, uint64_t us)
 {
     struct cv_hist *h = &s->h[id];
-    uint64_t *b = &h->bucket[cv_hist_bucket(us)];
+    uint64_t *b = &h->bucket[cv_log2_bucket(us, CV_HIST_BUCKETS)];
     __atomic_store_n(b, __atomic_load_n(b, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&h->count, __atomic_load_n(&h->count, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&h->sum_us, __atomic_load_n(&h->sum_us, __ATOMIC_RELAXED) + us,

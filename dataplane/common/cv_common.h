@@ -11,6 +11,7 @@
 #ifndef CV_COMMON_H
 #define CV_COMMON_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,5 +34,13 @@
 #endif
 
 #define CV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The power-of-two bucket of v among n (every latency histogram: bucket b
+ * holds [2^b, 2^(b+1)); bucket 0 also 0, bucket n-1 also everything above). */
+static inline unsigned cv_log2_bucket(uint64_t v, unsigned n)
+{
+    unsigned b = v ? 63u - (unsigned)__builtin_clzll(v) : 0;
+    return b < n ? b : n - 1;
+}
 
 #endif /* CV_COMMON_H */

@@ -550,9 +550,7 @@ static void answered(struct cv_seq *s, struct sconn *sc, int64_t t0_us, bool wri
 {
     int64_t now_us = cv_rt_mono_us();
     uint64_t lat = now_us > t0_us ? (uint64_t)(now_us - t0_us) : 0;
-    unsigned b = lat ? 63u - (unsigned)__builtin_clzll(lat) : 0;
-    if (b > 31)
-        b = 31;
+    unsigned b = cv_log2_bucket(lat, 32);
     sc->last_zxid = cv_core_last_applied(s->core);
     sc->last_response_ms = cv_rt_now_ms();
     if (!sc->lat_count || lat < sc->lat_min_us)
@@ -1446,8 +1444,7 @@ static void h_apply(void *ctx, int64_t zxid, const uint8_t *txn, size_t len)
     if (pt->zxid == zxid) { /* proposal -> commit latency (not for synced history) */
         int64_t now_us = cv_rt_mono_us();
         uint64_t lat = now_us > pt->us ? (uint64_t)(now_us - pt->us) : 0;
-        unsigned b = lat ? 63u - (unsigned)__builtin_clzll(lat) : 0;
-        s->st.prop_hist[b > 31 ? 31 : b]++;
+        s->st.prop_hist[cv_log2_bucket(lat, 32)]++;
         s->st.prop_count++;
         s->st.prop_sum_us += lat;
         pt->zxid = 0;

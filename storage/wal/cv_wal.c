@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cv_common.h"
 #include "cv_crc.h"
 #include "cv_wal_int.h"
 #include "cv_wal_io.h"
@@ -321,9 +322,7 @@ static void account(struct cv_wal *w, uint64_t ns)
         st->write_ns_max = ns;
     if (ns > st->slow_ns)
         st->slow_syncs++;
-    uint64_t us = ns / 1000;
-    int b = us ? 63 - __builtin_clzll(us) : 0;
-    st->hist[b > 31 ? 31 : b]++;
+    st->hist[cv_log2_bucket(ns / 1000, 32)]++;
 }
 
 /* 1: the write in flight completed; 0: none completed; < 0: disk error. */
