@@ -188,12 +188,8 @@ static unsigned zk_command(struct cv_http *h, struct MHD_Connection *conn, const
     v.walk_watches = (what & CV_CTL_WATCHES) ? cv_ctl_walk_watches : NULL;
     v.walk_ephemerals = (what & CV_CTL_EPHEMERALS) ? cv_ctl_walk_ephemerals : NULL;
     v.walk_ctx = box;
-    if (strcmp(c->name, "configuration") == 0 || strcmp(c->name, "dirs") == 0) {
-        char log[CV_CONFIG_PATH_MAX + 32], snap[CV_CONFIG_PATH_MAX + 32];
-        cv_store_paths(srv->cfg->data_dir, srv->cfg->data_log_dir, log, snap, sizeof log);
-        v.data_dir_size = cv_store_dir_bytes(snap);
-        v.log_dir_size = cv_store_dir_bytes(log);
-    }
+    if (strcmp(c->name, "configuration") == 0 || strcmp(c->name, "dirs") == 0)
+        cv_server_dir_sizes(srv, &v);
     struct cv_admin_extra x;
     memset(&x, 0, sizeof x);
     x.server_id = cv_config_distributed(srv->cfg) ? srv->cfg->my_id : 0;

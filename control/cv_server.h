@@ -123,6 +123,10 @@ void cv_server_read(const struct cv_server *srv, struct cv_metrics_read *r);
  * (ctx must stay valid while v is rendered: pass r). Lists stay empty. */
 void cv_server_view(const struct cv_server *srv, const struct cv_metrics_read *r,
                     struct cv_fourlw_view *v);
+/* dirs / conf: the snapshot and log directories' sizes into v (reads the
+ * directories: off the lcores, or in a four-letter word as ZooKeeper). */
+void cv_server_dir_sizes(const struct cv_server *srv, struct cv_fourlw_view *v);
+
 /* mntr's lines after ZooKeeper's keys: corvid's own figures from r. */
 size_t cv_server_mntr_extra(const struct cv_metrics_read *r, char *out, size_t cap);
 

@@ -50,7 +50,7 @@ static int collect_conn(void *ctx, const struct cv_seq_conn_info *c)
     return 0;
 }
 
-static int walk_watches(void *ctx, bool by_path, cv_fourlw_visit_fn visit, void *vctx)
+int cv_server_walk_watches(void *ctx, bool by_path, cv_fourlw_visit_fn visit, void *vctx)
 {
     struct cv_watches *w = cv_core_watches(cv_seq_core(ctx));
     return by_path ? cv_watch_foreach_by_path(w, visit, vctx)
@@ -82,7 +82,7 @@ static int eph_owner(void *ctx, int64_t session)
     return cv_tree_ephemerals(o->t, session, eph_one, &o->e);
 }
 
-static int walk_ephemerals(void *ctx, cv_fourlw_visit_fn visit, void *vctx)
+int cv_server_walk_ephemerals(void *ctx, cv_fourlw_visit_fn visit, void *vctx)
 {
     struct owners_ctx o = {cv_core_tree(cv_seq_core(ctx)), {visit, vctx, 0}};
     return cv_tree_ephemeral_owners(o.t, eph_owner, &o);
@@ -97,13 +97,8 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     cv_server_read(srv, &r);
     struct cv_fourlw_view v;
     cv_server_view(srv, &r, &v);
-    if (memcmp(cmd, "dirs", 4) == 0 || memcmp(cmd, "conf", 4) == 0) {
-        /* ZooKeeper sums its snapshot and log directories on each call, too. */
-        char log[CV_CONFIG_PATH_MAX + 32], snap[CV_CONFIG_PATH_MAX + 32];
-        cv_store_paths(srv->cfg->data_dir, srv->cfg->data_log_dir, log, snap, sizeof log);
-        v.data_dir_size = cv_store_dir_bytes(snap);
-        v.log_dir_size = cv_store_dir_bytes(log);
-    }
+    if (memcmp(cmd, "dirs", 4) == 0 || memcmp(cmd, "conf", 4) == 0)
+        cv_server_dir_sizes(srv, &v);
     struct conns_ctx cc = {srv->conns, 0, srv->conns_cap};
     cv_seq_foreach_conn(seq, collect_conn, &cc);
     v.conns = cc.arr;
@@ -117,8 +112,8 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
     }
     v.sessions = srv->sessions;
     v.nsessions = ns < srv->sessions_cap ? ns : srv->sessions_cap;
-    v.walk_watches = walk_watches;
-    v.walk_ephemerals = walk_ephemerals;
+    v.walk_watches = cv_server_walk_watches;
+    v.walk_ephemerals = cv_server_walk_ephemerals;
     v.walk_ctx = seq;
     unsigned actions = 0;
     int n = cv_fourlw_render(cmd, &v, out, cap, &actions);

@@ -16,4 +16,10 @@ size_t cv_server_fourlw(void *ctx, struct cv_seq *seq, const char cmd[4], char *
 /* A connection as the four-letter words and the admin commands print it. */
 void cv_server_conn_record(const struct cv_seq_conn_info *c, struct cv_fourlw_conn *o);
 
+/* The sequencer's watches (by session, or by path) and ephemerals (grouped
+ * by owner) as cv_fourlw_view walks them; ctx = the struct cv_seq *.
+ * Sequencer lcore only. */
+int cv_server_walk_watches(void *ctx, bool by_path, cv_fourlw_visit_fn visit, void *vctx);
+int cv_server_walk_ephemerals(void *ctx, cv_fourlw_visit_fn visit, void *vctx);
+
 #endif /* CV_SERVER_FOURLW_H */

@@ -1,6 +1,7 @@
 /* Publishing into the counter registry, views from it, and the admin
  * mailbox (see cv_server.h). */
 #include "cv_server.h"
+#include "cv_server_fourlw.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,8 +36,6 @@ static int64_t open_fds(void)
 static void publish_zab(struct cv_metrics_slot *sl, struct cv_server *srv, struct cv_seq *seq)
 {
     struct cv_zab *z = cv_seq_zab(seq);
-    struct cv_pnet *pn = cv_seq_pnet(seq);
-    (void)pn;
     if (!z) {
         SET(MODE, 0);
         SET(SERVING, 1);
@@ -220,8 +219,6 @@ static void *box_take(struct fill *f, size_t size)
     return p;
 }
 
-static int fill_conn(void *ctx, const struct cv_seq_conn_info *c);
-
 static int put_pair(void *ctx, int64_t session, const char *path, size_t len, unsigned kinds)
 {
     struct fill *f = ctx;
@@ -236,29 +233,6 @@ static int put_pair(void *ctx, int64_t session, const char *path, size_t len, un
     f->n++;
     return 0;
 }
-
-struct eph_ctx {
-    struct fill *f;
-    int64_t session;
-    struct cv_tree *t;
-};
-
-static int eph_one(void *ctx, const char *path, size_t len, const struct cv_znode *n)
-{
-    struct eph_ctx *e = ctx;
-    (void)n;
-    return put_pair(e->f, e->session, path, len, 0);
-}
-
-static int eph_owner(void *ctx, int64_t session)
-{
-    struct eph_ctx *e = ctx;
-    e->session = session;
-    return cv_tree_ephemerals(e->t, session, eph_one, e);
-}
-
-/* A cv_seq_conn_info as cv_fourlw prints it. */
-void cv_server_conn_record(const struct cv_seq_conn_info *c, struct cv_fourlw_conn *o);
 
 static int fill_conn(void *ctx, const struct cv_seq_conn_info *c)
 {
@@ -330,21 +304,16 @@ static void serve_box(struct cv_server *srv, struct cv_seq *seq)
         }
     }
     if (what & CV_CTL_WATCHES) {
-        struct cv_watches *w = cv_core_watches(core);
         b->pairs_off = f.len;
         f.n = 0;
-        if (what & CV_CTL_WATCHES_BYPATH)
-            cv_watch_foreach_by_path(w, put_pair, &f);
-        else
-            cv_watch_foreach_by_session(w, put_pair, &f);
+        cv_server_walk_watches(seq, what & CV_CTL_WATCHES_BYPATH, put_pair, &f);
         b->npairs = f.n;
         b->pairs_len = f.len - b->pairs_off;
     }
     if (what & CV_CTL_EPHEMERALS) {
-        struct eph_ctx e = {&f, 0, cv_core_tree(core)};
         b->eph_off = f.len;
         f.n = 0;
-        cv_tree_ephemeral_owners(e.t, eph_owner, &e);
+        cv_server_walk_ephemerals(seq, put_pair, &f);
         b->neph = f.n;
         b->eph_len = f.len - b->eph_off;
     }
@@ -385,7 +354,6 @@ static bool lookup(void *ctx, const char *key, double *value)
         *value = (double)r->v[id];
         return true;
     }
-    const struct cv_hist *fs = &r->h[CV_H_LOG_WRITE];
     if (strcmp(key, "cnt_startup_txns_loaded") == 0 ||
         strcmp(key, "cnt_startup_txns_load_time") == 0)
         *value = 1;
@@ -416,7 +384,6 @@ static bool lookup(void *ctx, const char *key, double *value)
         *value = learner ? (double)r->v[key[8] == 'p' ? CV_M_PROPOSALS : CV_M_COMMITS] : 0;
     } else
         return false;
-    (void)fs;
     return true;
 }
 
@@ -477,6 +444,15 @@ void cv_server_view(const struct cv_server *srv, const struct cv_metrics_read *r
     v->fsync_time.max = x[CV_M_LOG_WRITE_MAX_US] / 1000;
     v->mntr_lookup = lookup;
     v->mntr_ctx = (void *)r;
+}
+
+void cv_server_dir_sizes(const struct cv_server *srv, struct cv_fourlw_view *v)
+{
+    /* ZooKeeper sums its snapshot and log directories on each call, too. */
+    char log[CV_CONFIG_PATH_MAX + 32], snap[CV_CONFIG_PATH_MAX + 32];
+    cv_store_paths(srv->cfg->data_dir, srv->cfg->data_log_dir, log, snap, sizeof log);
+    v->data_dir_size = cv_store_dir_bytes(snap);
+    v->log_dir_size = cv_store_dir_bytes(log);
 }
 
 size_t cv_server_mntr_extra(const struct cv_metrics_read *r, char *out, size_t cap)
